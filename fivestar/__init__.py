@@ -1,0 +1,1 @@
+"""fivestar package."""

@@ -1,0 +1,236 @@
+"""Rulebook, workbook layout, registry and submitters, read from the config folder.
+
+In: a config directory (FIVESTAR_CONFIG_DIR) holding rulebook.yaml, stars.csv,
+indicators.csv, points_items.csv, vetoes.csv, workbook.yaml, limits.yaml,
+registry.csv and submitters.csv. Out: immutable `Rulebook`, `Registry` and
+`Limits` objects, plus a hash of the rulebook files (a change recomputes ratings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+RULEBOOK_FILES = (
+    "rulebook.yaml",
+    "stars.csv",
+    "indicators.csv",
+    "points_items.csv",
+    "vetoes.csv",
+    "workbook.yaml",
+)
+BRANCH_TYPES = ("村", "社区")
+TYPE_COLUMN = {"村": "village", "社区": "community"}
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    # Everything as text: codes keep leading zeros; numbers are converted where needed.
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    type: str  # code | text | choice | int | num | rate | yesno | date
+    optional: bool = False
+    choices: tuple[str, ...] = ()
+    star_code: str | None = None
+    basis: str | None = None  # 本月 | 累计 | 期末 for indicators
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    name: str  # key: roster, village_indicators, ...
+    sheet: str  # Chinese sheet name in the workbook
+    columns: tuple[Column, ...]
+    required: bool = True
+    may_be_empty: bool = False
+    branch_type: str | None = None
+
+    def column(self, key: str) -> Column:
+        for c in self.columns:
+            if c.key == key:
+                return c
+        raise KeyError(key)
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    """The 考核评价办法 plus the workbook layout it reads."""
+
+    directory: Path
+    settings: dict[str, Any]
+    stars: pd.DataFrame  # code, name, village, community
+    indicators: pd.DataFrame  # branch_type, star_code, key, header, value_type, basis, rule, lo, hi
+    items: pd.DataFrame  # code, name, subject_type, points, star_village, star_community, cap, kind
+    vetoes: pd.DataFrame  # code, name, stars_village, stars_community
+    workbook: dict[str, Any]
+    hash: str
+
+    # ---- stars -------------------------------------------------------------
+    def star_name(self, code: str) -> str:
+        return str(self.stars.set_index("code").at[code, "name"])
+
+    def stars_for(self, branch_type: str) -> list[str]:
+        col = TYPE_COLUMN[branch_type]
+        return self.stars.loc[self.stars[col] == "1", "code"].tolist()
+
+    # ---- indicators --------------------------------------------------------
+    def indicators_for(self, branch_type: str) -> pd.DataFrame:
+        return self.indicators[self.indicators["branch_type"] == branch_type].reset_index(drop=True)
+
+    # ---- points items ------------------------------------------------------
+    def item_star(self, item_code: str, branch_type: str) -> str | None:
+        row = self.items.set_index("code").loc[item_code]
+        star = row[f"star_{TYPE_COLUMN[branch_type]}"]
+        return star or None
+
+    @cached_property
+    def redeem_codes(self) -> frozenset[str]:
+        return frozenset(self.items.loc[self.items["kind"] == "redeem", "code"])
+
+    # ---- vetoes ------------------------------------------------------------
+    def vetoed_stars(self, veto_code: str, branch_type: str) -> list[str] | None:
+        """Stars a veto removes for that branch type; None when it does not apply."""
+        row = self.vetoes.set_index("code").loc[veto_code]
+        spec = row[f"stars_{TYPE_COLUMN[branch_type]}"]
+        if not spec:
+            return None
+        if spec == "ALL":
+            return self.stars_for(branch_type)
+        return spec.split("|")
+
+    # ---- workbook layout ---------------------------------------------------
+    @cached_property
+    def sheets(self) -> dict[str, SheetSpec]:
+        out: dict[str, SheetSpec] = {}
+        for name, spec in self.workbook["sheets"].items():
+            cols = [
+                Column(
+                    key=c["key"],
+                    header=c["header"],
+                    type=c["type"],
+                    optional=bool(c.get("optional", False)),
+                    choices=tuple(c.get("choices", ())),
+                )
+                for c in spec["columns"]
+            ]
+            btype = spec.get("branch_type")
+            if btype:
+                for r in self.indicators_for(btype).itertuples():
+                    cols.append(
+                        Column(key=r.key, header=r.header, type=r.value_type, star_code=r.star_code, basis=r.basis)
+                    )
+            out[name] = SheetSpec(
+                name=name,
+                sheet=spec["sheet"],
+                columns=tuple(cols),
+                required=bool(spec.get("required", True)),
+                may_be_empty=bool(spec.get("may_be_empty", False)),
+                branch_type=btype,
+            )
+        return out
+
+    @property
+    def cover_sheet(self) -> str:
+        return str(self.workbook["cover"]["sheet"])
+
+    @property
+    def cover_fields(self) -> list[dict[str, str]]:
+        return list(self.workbook["cover"]["fields"])
+
+    def indicator_sheet(self, branch_type: str) -> SheetSpec:
+        return next(s for s in self.sheets.values() if s.branch_type == branch_type)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Official regions and branches (registry.csv) and alert contacts (submitters.csv)."""
+
+    regions: pd.DataFrame  # code, name, level, parent_code, branch_type, township
+    submitters: pd.DataFrame  # county_code, name, email, webhook_url
+
+    @cached_property
+    def counties(self) -> pd.DataFrame:
+        return self.regions[self.regions["level"] == "county"].reset_index(drop=True)
+
+    @cached_property
+    def county_codes(self) -> frozenset[str]:
+        return frozenset(self.counties["code"])
+
+    @cached_property
+    def branches(self) -> pd.DataFrame:
+        return self.regions[self.regions["level"] == "branch"].reset_index(drop=True)
+
+    def county_name(self, code: str) -> str | None:
+        hit = self.counties.loc[self.counties["code"] == code, "name"]
+        return str(hit.iloc[0]) if len(hit) else None
+
+    def branches_of(self, county_code: str) -> pd.DataFrame:
+        b = self.branches
+        return b[b["parent_code"] == county_code].reset_index(drop=True)
+
+    def contacts_of(self, county_code: str) -> pd.DataFrame:
+        s = self.submitters
+        return s[s["county_code"] == county_code].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_uncompressed_mb: float = 100
+    max_compression_ratio: float = 100
+    max_rows_per_sheet: int = 200_000
+    per_file_timeout_s: float = 300
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def rulebook_hash(config_dir: Path) -> str:
+    h = hashlib.sha256()
+    for name in RULEBOOK_FILES:
+        p = config_dir / name
+        h.update(name.encode())
+        h.update(p.read_bytes() if p.exists() else b"")
+    return h.hexdigest()
+
+
+def load_rulebook(config_dir: str | Path) -> Rulebook:
+    d = Path(config_dir)
+    items = _read_csv(d / "points_items.csv")
+    return Rulebook(
+        directory=d,
+        settings=yaml.safe_load((d / "rulebook.yaml").read_text(encoding="utf-8")) or {},
+        stars=_read_csv(d / "stars.csv"),
+        indicators=_read_csv(d / "indicators.csv"),
+        items=items,
+        vetoes=_read_csv(d / "vetoes.csv"),
+        workbook=yaml.safe_load((d / "workbook.yaml").read_text(encoding="utf-8")),
+        hash=rulebook_hash(d),
+    )
+
+
+def load_registry(config_dir: str | Path) -> Registry:
+    d = Path(config_dir)
+    regions = _read_csv(d / "registry.csv")
+    for col in ("code", "parent_code"):
+        regions[col] = regions[col].str.strip()
+    sub_path = d / "submitters.csv"
+    subs = (
+        _read_csv(sub_path)
+        if sub_path.exists()
+        else pd.DataFrame(columns=["county_code", "name", "email", "webhook_url"])
+    )
+    return Registry(regions=regions, submitters=subs)
+
+
+def load_limits(config_dir: str | Path) -> Limits:
+    p = Path(config_dir) / "limits.yaml"
+    raw = yaml.safe_load(p.read_text(encoding="utf-8")) if p.exists() else {}
+    known = {k: raw.pop(k) for k in list(raw) if k in Limits.__dataclass_fields__ and k != "extra"}
+    return Limits(**known, extra=raw)

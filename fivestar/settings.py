@@ -1,0 +1,63 @@
+"""Runtime settings from the environment (interfaces.md), each with a working default.
+
+In: environment variables FIVESTAR_*. Out: a frozen `Settings` object.
+Secrets (SMTP password, resident-ID hash key) come only from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_url: str
+    raw_dir: Path
+    processed_dir: Path
+    config_dir: Path
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str | None = None
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    id_hash_key: str = "fivestar-default-id-key"
+    it_alert_email: str | None = None
+    it_alert_webhook: str | None = None
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.processed_dir / "archive"
+
+    @property
+    def feedback_dir(self) -> Path:
+        return self.processed_dir / "feedback"
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+
+def load_settings() -> Settings:
+    return Settings(
+        warehouse_url=_env("FIVESTAR_WAREHOUSE_URL", "sqlite:///data/processed/warehouse.db") or "",
+        raw_dir=Path(_env("FIVESTAR_RAW_DIR", "data/raw") or "data/raw"),
+        processed_dir=Path(_env("FIVESTAR_PROCESSED_DIR", "data/processed") or "data/processed"),
+        config_dir=Path(_env("FIVESTAR_CONFIG_DIR", "config") or "config"),
+        smtp_host=_env("FIVESTAR_SMTP_HOST"),
+        smtp_port=int(_env("FIVESTAR_SMTP_PORT", "25") or 25),
+        smtp_from=_env("FIVESTAR_SMTP_FROM", "fivestar@localhost"),
+        smtp_user=_env("FIVESTAR_SMTP_USER"),
+        smtp_password=_env("FIVESTAR_SMTP_PASSWORD"),
+        smtp_starttls=(_env("FIVESTAR_SMTP_STARTTLS", "false") or "").lower() in ("1", "true", "yes", "on"),
+        id_hash_key=_env("FIVESTAR_ID_HASH_KEY", "fivestar-default-id-key") or "",
+        it_alert_email=_env("FIVESTAR_IT_ALERT_EMAIL"),
+        it_alert_webhook=_env("FIVESTAR_IT_ALERT_WEBHOOK"),
+    )
