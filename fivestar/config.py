@@ -126,7 +126,13 @@ class Rulebook:
             if btype:
                 for r in self.indicators_for(btype).itertuples():
                     cols.append(
-                        Column(key=r.key, header=r.header, type=r.value_type, star_code=r.star_code, basis=r.basis)
+                        Column(
+                            key=r.key,
+                            header=r.header,
+                            type=r.value_type,
+                            star_code=r.star_code,
+                            basis=r.basis,
+                        )
                     )
             out[name] = SheetSpec(
                 name=name,

@@ -1,0 +1,247 @@
+"""Alert texts in Chinese: one county's submission version, and the IT digest.
+
+In: a county's identity, period, version, status and its findings frame
+(fivestar.findings columns), or the lists a run collects for the digest.
+Out: a `Message` (subject, plain text for e-mail, markdown for chat robots,
+plus a stable `alert_key` the caller stores to know what was already sent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from fivestar.findings import ERROR, WARNING
+
+PREFIX = "【五星支部数据审核】"
+# Warehouse status (rpt_submission.status) → what the county sees.
+STATUS_ZH = {
+    "accepted": "通过",
+    "accepted_with_warnings": "通过(有提示)",
+    "rejected": "退回",
+}
+SEVERITY_ZH = {ERROR: "错误", WARNING: "提示"}
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str  # plain text (e-mail body)
+    markdown: str  # chat robots (DingTalk / WeCom)
+    # Machine status for generic webhooks: accepted | accepted_with_warnings | rejected | digest.
+    status: str = ""
+    alert_key: str = ""  # e.g. "submission:410522:2026-11:v2" — one alert per key and recipient
+    meta: Mapping[str, Any] = field(default_factory=dict)  # extra fields for generic JSON webhooks
+
+
+def submission_alert_key(county_code: str, period: str, version: int) -> str:
+    """The key under which deliveries for one county's file version are recorded."""
+    return f"submission:{county_code}:{period}:v{int(version)}"
+
+
+def digest_alert_key(period: str, run_id: str = "") -> str:
+    return f"digest:{period}" + (f":{run_id}" if run_id else "")
+
+
+def _location(row: Mapping[str, Any]) -> str:
+    sheet = str(row.get("sheet") or "")
+    cell = str(row.get("cell") or "")
+    if sheet and cell:
+        return f"{sheet}!{cell}"
+    if sheet:
+        return sheet
+    return "整个文件"
+
+
+def _finding_line(row: Mapping[str, Any]) -> str:
+    line = f"{_location(row)}：{row.get('message', '')}"
+    if row.get("severity") == WARNING and bool(row.get("explained")):
+        line += "（已在说明表中说明）"
+    return line
+
+
+def _check_one_county(findings: pd.DataFrame, county_code: str) -> None:
+    # A county must never see another county's findings: refuse mixed frames loudly.
+    if "county_code" in findings.columns:
+        others = set(findings["county_code"].astype(str)) - {county_code}
+        if others:
+            raise ValueError(
+                f"findings for other counties passed to the {county_code} alert: {sorted(others)}"
+            )
+    if "file_key" in findings.columns:
+        keys = {str(k) for k in findings["file_key"] if str(k)}
+        if len(keys) > 1:
+            raise ValueError(f"findings of {len(keys)} different files passed to one submission alert")
+
+
+def submission_message(
+    county_code: str,
+    county_name: str,
+    period: str,
+    version: int,
+    status: str,
+    findings: pd.DataFrame,
+    max_items: int = 20,
+    *,
+    workbook_name: str | None = None,
+    workbook_location: str | None = None,
+) -> Message:
+    """Message for one processed file version of one county.
+
+    `findings` must hold only this submission's rows (checked). `workbook_name` is the
+    annotated workbook's file name (attached to the e-mail); `workbook_location` an
+    optional place (share path / URL) where it can also be fetched.
+    """
+    if status not in STATUS_ZH:
+        raise ValueError(f"unknown submission status {status!r}; expected one of {sorted(STATUS_ZH)}")
+    _check_one_county(findings, county_code)
+    status_zh = STATUS_ZH[status]
+    sev = findings["severity"] if len(findings) else pd.Series([], dtype=object)
+    n_err = int((sev == ERROR).sum())
+    n_warn = int((sev == WARNING).sum())
+    n_explained = int(((sev == WARNING) & findings["explained"].astype(bool)).sum()) if n_warn else 0
+
+    who = f"{county_code} {county_name}".strip()
+    subject = f"{PREFIX}{who} {period} 第{int(version)}版：{status_zh}（错误{n_err}条，提示{n_warn}条）"
+
+    # Errors first (they block acceptance), otherwise keep the caller's order (sheet, row, column).
+    rank = {ERROR: 0, WARNING: 1}
+    ordered = (
+        findings.assign(_rank=findings["severity"].map(lambda s: rank.get(s, 2)))
+        .sort_values("_rank", kind="stable")
+        .drop(columns="_rank")
+        if len(findings)
+        else findings
+    )
+    shown = ordered.head(max(0, int(max_items))).to_dict("records")
+    rest = len(ordered) - len(shown)
+
+    if status == "rejected":
+        verdict = "本次报送未通过审核，已退回。请按下列问题修改后重新报送。"
+    elif status == "accepted_with_warnings":
+        verdict = "本次报送已通过审核，但有需要核实的提示；如数据无误，可在“说明”表中说明原因。"
+    else:
+        verdict = "本次报送已通过审核，数据已入库。"
+    counts = f"错误 {n_err} 条，提示 {n_warn} 条" + (
+        f"（其中 {n_explained} 条已说明）" if n_explained else ""
+    )
+
+    # E-mail carries the workbook as an attachment; chat robots cannot, so they only name it.
+    text_note = md_note = ""
+    where = f"也可在 {workbook_location} 获取。" if workbook_location else ""
+    if workbook_name:
+        text_note = f"批注版工作簿《{workbook_name}》见本邮件附件，问题单元格已标色并附批注。{where}"
+        md_note = f"批注版工作簿：《{workbook_name}》（问题单元格已标色并附批注）。{where}"
+    elif workbook_location:
+        text_note = md_note = f"批注版工作簿可在 {workbook_location} 获取。"
+
+    # ---- plain text (e-mail) ----------------------------------------------------
+    lines = [
+        f"{who}：",
+        "",
+        f"{period} 五星支部数据（第{int(version)}版）审核结果：{status_zh}",
+        verdict,
+        f"共发现：{counts}",
+    ]
+    md = [
+        f"### {PREFIX}{who} {period} 第{int(version)}版",
+        "",
+        f"**审核结果：{status_zh}**（{counts}）",
+        "",
+        verdict,
+    ]
+    for sev_code in (ERROR, WARNING):
+        items = [r for r in shown if r.get("severity") == sev_code]
+        if not items:
+            continue
+        total = n_err if sev_code == ERROR else n_warn
+        title = f"{SEVERITY_ZH[sev_code]}（共{total}条）："
+        lines += ["", title] + [f"{i}. {_finding_line(r)}" for i, r in enumerate(items, 1)]
+        md += ["", f"**{title}**", ""] + [f"- {_finding_line(r)}" for r in items]
+    if rest > 0:
+        lines += ["", f"……另有 {rest} 条未列出，请查看批注版工作簿。"]
+        md += ["", f"……另有 {rest} 条未列出，请查看批注版工作簿。"]
+    if text_note:
+        lines += ["", text_note]
+        md += ["", md_note]
+    lines += ["", "此邮件由五星支部数据系统自动发送，请勿直接回复。"]
+
+    return Message(
+        subject=subject,
+        text="\n".join(lines) + "\n",
+        markdown="\n".join(md) + "\n",
+        status=status,
+        alert_key=submission_alert_key(county_code, period, version),
+        meta={
+            "county_code": county_code,
+            "county_name": county_name,
+            "period": period,
+            "version": int(version),
+            "errors": n_err,
+            "warnings": n_warn,
+        },
+    )
+
+
+def digest_message(
+    period: str,
+    rejected: list[dict],
+    missing_counties: list[dict],
+    failed_deliveries: list[dict],
+    *,
+    run_id: str = "",
+) -> Message:
+    """Run summary for IT staff.
+
+    rejected: dicts with county_code, county_name, version, errors, warnings (file_name optional);
+    missing_counties: dicts with county_code, county_name;
+    failed_deliveries: delivery records (channel, recipient, error; county_code / alert_key optional).
+    """
+    subject = (
+        f"{PREFIX}{period} 运行汇总：退回{len(rejected)}份，未报送{len(missing_counties)}个县，"
+        f"通知失败{len(failed_deliveries)}次"
+    )
+    lines = [f"{period} 五星支部数据处理汇总" + (f"（运行 {run_id}）" if run_id else ""), ""]
+    md = [f"### {PREFIX}{period} 运行汇总", ""]
+
+    def section(title: str, rows: list[str]) -> None:
+        lines.extend([f"{title}（{len(rows)}）：", *(f"  - {r}" for r in rows or ["无"]), ""])
+        md.extend([f"**{title}（{len(rows)}）**", "", *(f"- {r}" for r in rows or ["无"]), ""])
+
+    section(
+        "退回的报送",
+        [
+            f"{d.get('county_code', '')} {d.get('county_name', '')} 第{d.get('version', '?')}版："
+            f"错误{d.get('errors', 0)}条，提示{d.get('warnings', 0)}条"
+            + (f"（{d['file_name']}）" if d.get("file_name") else "")
+            for d in rejected
+        ],
+    )
+    section(
+        "未报送的县",
+        [f"{d.get('county_code', '')} {d.get('county_name', '')}".strip() for d in missing_counties],
+    )
+    section(
+        "通知发送失败",
+        [
+            f"{d.get('alert_key') or d.get('county_code') or ''} {d.get('channel', '')} → "
+            f"{d.get('recipient', '')}：{d.get('error', '')}".strip()
+            for d in failed_deliveries
+        ],
+    )
+    return Message(
+        subject=subject,
+        text="\n".join(lines),
+        markdown="\n".join(md),
+        status="digest",
+        alert_key=digest_alert_key(period, run_id),
+        meta={
+            "period": period,
+            "rejected": len(rejected),
+            "missing_counties": len(missing_counties),
+            "failed_deliveries": len(failed_deliveries),
+        },
+    )

@@ -1,0 +1,1 @@
+"""Ingest: discover, archive and read county workbooks."""

@@ -1,0 +1,116 @@
+"""Turn a parsed workbook into the fact frames the warehouse and scoring use.
+
+In: a `ParsedWorkbook` (typed sheet frames) plus its county, period and version.
+Out: dict of fact frames (design.md): roster, indicators (long: one row per
+branch × indicator, with its cell), ledger, vetoes, explanations. Only the columns
+the warehouse keeps: resident IDs were already hashed or masked at read time.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fivestar.config import Rulebook
+from fivestar.ingest.read import ParsedWorkbook
+
+ROSTER_COLS = [
+    "branch_code",
+    "branch_name",
+    "branch_type",
+    "township",
+    "members",
+    "households",
+    "secretary_name",
+    "secretary_age",
+]
+
+
+def _keys(df: pd.DataFrame, county: str, period: str, version: int) -> pd.DataFrame:
+    df.insert(0, "version", version)
+    df.insert(0, "period", period)
+    df.insert(0, "county_code", county)
+    return df
+
+
+def build_facts(
+    pw: ParsedWorkbook, rb: Rulebook, county: str, period: str, version: int
+) -> dict[str, pd.DataFrame]:
+    out: dict[str, pd.DataFrame] = {}
+    r = pw.frames.get("roster")
+    if r is not None:
+        roster = r[ROSTER_COLS].copy()
+        roster["sheet_row"] = r["_row"].to_numpy()
+        for c in ("members", "households", "secretary_age"):
+            roster[c] = roster[c].round().astype("Int64")
+        out["roster"] = _keys(roster, county, period, version)
+    parts = []
+    for btype in ("村", "社区"):
+        spec = rb.indicator_sheet(btype)
+        f = pw.frames.get(spec.name)
+        if f is None or f.empty:
+            continue
+        letters = pw.letters.get(spec.name, {})
+        for col in spec.columns:
+            if col.star_code is None:
+                continue
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "branch_code": f["branch_code"].to_numpy(),
+                        "indicator_key": col.key,
+                        "value": f[col.key].to_numpy(dtype="float64"),
+                        "sheet": spec.sheet,
+                        "sheet_row": f["_row"].to_numpy(),
+                        "cell": letters.get(col.key, "") + f["_row"].astype(str),
+                    }
+                )
+            )
+    ind = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["branch_code", "indicator_key", "value", "sheet", "sheet_row", "cell"])
+    )
+    out["indicators"] = _keys(ind, county, period, version)
+    led = pw.frames.get("ledger")
+    if led is not None:
+        ledger = pd.DataFrame(
+            {
+                "seq": led["_row"].to_numpy(),
+                "event_date": pd.to_datetime(led["event_date"]).to_numpy(),
+                "branch_code": led["branch_code"].to_numpy(),
+                "subject_type": led["subject_type"].to_numpy(),
+                "subject_id": led["subject_id"].to_numpy(),
+                "item_code": led["item_code"].to_numpy(),
+                "points": led["points"].to_numpy(dtype="float64"),
+                "note": led["note"].to_numpy(),
+                "sheet_row": led["_row"].to_numpy(),
+            }
+        )
+        # A 支部 subject is the branch itself, whatever was typed (blank or its code).
+        is_branch = ledger["subject_type"] == "支部"
+        ledger.loc[is_branch, "subject_id"] = ledger.loc[is_branch, "branch_code"]
+        out["ledger"] = _keys(ledger, county, period, version)
+    v = pw.frames.get("vetoes")
+    if v is not None:
+        vetoes = pd.DataFrame(
+            {
+                "seq": v["_row"].to_numpy(),
+                "event_date": pd.to_datetime(v["event_date"]).to_numpy(),
+                "branch_code": v["branch_code"].to_numpy(),
+                "veto_code": v["veto_code"].to_numpy(),
+                "note": v["note"].to_numpy(),
+                "sheet_row": v["_row"].to_numpy(),
+            }
+        )
+        out["vetoes"] = _keys(vetoes, county, period, version)
+    e = pw.frames.get("explanations")
+    if e is not None:
+        ex = pd.DataFrame(
+            {
+                "location": e["location"].to_numpy(),
+                "note": e["note"].to_numpy(),
+                "sheet_row": e["_row"].to_numpy(),
+            }
+        )
+        out["explanations"] = _keys(ex, county, period, version)
+    return out

@@ -1,0 +1,1 @@
+"""Validation: GX suites per sheet plus cross-sheet rules → findings."""

@@ -1,0 +1,209 @@
+"""Validate every file of one period at once: GX suites in bulk, then pandas rules.
+
+In: the parsed workbooks of one period (each with its county from the file name
+and its version), the Rulebook, the Registry, and prior facts of those counties
+from the warehouse (previous accepted month's indicators, earlier ledgers).
+Out: one findings frame per file key (every error and warning at once), with
+explanations from the 情况说明 sheet applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from fivestar import cells
+from fivestar.config import Registry, Rulebook
+from fivestar.findings import ERROR, WARNING, finding, make_findings
+from fivestar.ingest.read import ParsedWorkbook
+from fivestar.validate import rules
+from fivestar.validate.gx_runner import run_suites
+from fivestar.validate.messages import issue_message, warn_message
+from fivestar.validate.suites import _TYPE_TEXT, load_suite_dicts
+
+
+@dataclass
+class Submission:
+    """One file version to validate."""
+
+    parsed: ParsedWorkbook
+    county_code: str
+    period: str
+    version: int = 1
+
+
+@dataclass
+class Prior:
+    """What the warehouse holds for a county before this period (current versions)."""
+
+    prev_period: str | None = None
+    prev_indicators: pd.DataFrame | None = None  # long: branch_code, indicator_key, value
+    earlier_ledger: pd.DataFrame | None = None  # ledger facts of earlier periods
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_validation_settings(config_dir: Path) -> dict[str, Any]:
+    p = config_dir / "validation.yaml"
+    defaults = {
+        "rate_jump_points": 30,
+        "satisfaction_indicator": "satisfaction_rate",
+        "satisfaction_min_branches": 10,
+        "satisfaction_max_share_100": 0.9,
+    }
+    if p.exists():
+        defaults.update(yaml.safe_load(p.read_text(encoding="utf-8")) or {})
+    return defaults
+
+
+def validate_period(
+    subs: list[Submission],
+    rb: Rulebook,
+    registry: Registry,
+    priors: dict[str, Prior],
+    *,
+    suites: dict[str, dict[str, Any]] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> dict[str, pd.DataFrame]:
+    if not subs:
+        return {}
+    periods = {s.period for s in subs}
+    if len(periods) != 1:
+        raise ValueError(f"validate_period expects one period, got {sorted(periods)}")
+    period = subs[0].period
+    suites = suites or load_suite_dicts()
+    settings = settings or load_validation_settings(rb.directory)
+    start, end = cells.month_bounds(period)
+    batches, index = _batches(subs, rb)
+    failures = run_suites(
+        batches,
+        suites,
+        {"month_start": pd.Timestamp(start).isoformat(), "month_end": pd.Timestamp(end).isoformat()},
+    )
+    out: dict[str, list[dict[str, Any]]] = {s.parsed.file_key: [] for s in subs}
+    for rec in failures.to_dict("records"):
+        f = _failure_to_finding(rec, index, rb, subs)
+        if f:
+            out[f["file_key"]].append(f)
+    frames: dict[str, pd.DataFrame] = {}
+    for s in subs:
+        pw = s.parsed
+        recs = out[pw.file_key]
+        if pw.frames or pw.cover:
+            recs.extend(rules.file_rules(s, rb, registry, priors.get(s.county_code, Prior()), settings))
+        df = make_findings([*pw.findings.to_dict("records"), *recs])
+        df["file_key"] = pw.file_key
+        df = df.drop_duplicates(
+            subset=["severity", "sheet", "cell", "column_name", "rule", "value"]
+        ).reset_index(drop=True)
+        frames[pw.file_key] = rules.apply_explanations(df, pw, rb)
+    return frames
+
+
+def _batches(subs: list[Submission], rb: Rulebook) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Concatenate each sheet over all files; `_uid` maps a GX failure back to file and row."""
+    batches: dict[str, pd.DataFrame] = {}
+    uid = 0
+    cover_rows = []
+    for i, s in enumerate(subs):
+        c = s.parsed.cover
+        if not c:
+            continue
+        row: dict[str, Any] = {"_uid": uid, "_sub": i, "_row": 0}
+        for key, cc in c.items():
+            text = cc.text or None
+            if key == "period":
+                text = cells.parse_period(cc.raw) if not cells.is_blank(cc.raw) else None
+            if key == "email":
+                text = cc.text  # blank is "not an e-mail address" too
+            row[key] = text
+        cover_rows.append(row)
+        uid += 1
+    if cover_rows:
+        batches["cover"] = pd.DataFrame(cover_rows)
+    for key in rb.sheets:
+        parts = []
+        for i, s in enumerate(subs):
+            f = s.parsed.frames.get(key)
+            if f is None or f.empty:
+                continue
+            f = f.copy()
+            f.insert(0, "_sub", i)
+            f.insert(0, "_uid", range(uid, uid + len(f)))
+            uid += len(f)
+            parts.append(f)
+        if parts:
+            batches[key] = pd.concat(parts, ignore_index=True)
+    index = {k: df.set_index("_uid", drop=False) for k, df in batches.items()}
+    return batches, index
+
+
+def _failure_to_finding(
+    rec: dict[str, Any], index: dict[str, pd.DataFrame], rb: Rulebook, subs: list[Submission]
+) -> dict[str, Any] | None:
+    frame = index[rec["sheet_key"]]
+    row = frame.loc[rec["_uid"]]
+    sub = subs[int(row["_sub"])]
+    pw = sub.parsed
+    if rec["sheet_key"] == "cover":
+        cc = pw.cover[rec["column"]]
+        shown = cells.display(cc.raw) if not cells.is_blank(cc.raw) else ""
+        msg = rec["message"] + (f"，当前为“{shown}”" if shown else "")
+        return finding(
+            rec["severity"],
+            rec["rule"],
+            msg,
+            file_key=pw.file_key,
+            sheet=rb.cover_sheet,
+            row=cc.row,
+            column_name=cc.label,
+            cell=cc.cell,
+            value=shown,
+        )
+    spec = rb.sheets[rec["sheet_key"]]
+    col = spec.column(rec["column"])
+    letter = pw.letters.get(rec["sheet_key"], {}).get(rec["column"], "")
+    excel_row = int(row["_row"])
+    raw = row.get(rec["column"] + "__raw")
+    value = row.get(rec["column"])
+    if rec["kind"] == "issue":
+        code = row[rec["column"] + "__issue"]
+        shown = raw or ""
+        msg = issue_message(code, col.header, shown, _TYPE_TEXT.get(col.type, ""))
+        rule = rec["rule"] + "." + code
+    elif rec["kind"] == "warn":
+        code = row[rec["column"] + "__warn"]
+        shown = raw or ""
+        msg = warn_message(code, col.header, shown)
+        rule = rec["rule"] + "." + code
+    else:
+        shown = cells.display(_plain(value))
+        msg = rec["message"] + (f"，当前为“{shown}”" if shown else "")
+        rule = rec["rule"]
+    branch = row.get("branch_code") if "branch_code" in frame.columns else ""
+    return finding(
+        rec["severity"],
+        rule,
+        msg,
+        file_key=pw.file_key,
+        sheet=spec.sheet,
+        row=excel_row,
+        column_name=col.header,
+        cell=f"{letter}{excel_row}" if letter else "",
+        value=shown,
+        branch_code=branch if isinstance(branch, str) else "",
+    )
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, pd.Timestamp):
+        return v.date().isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+__all__ = ["Prior", "Submission", "validate_period", "ERROR", "WARNING"]

@@ -1,0 +1,548 @@
+"""Rules GX cannot express: file name vs cover, registry, cross-sheet, previous month, ledger.
+
+In: one submission (parsed workbook, county from the file name, folder period),
+the Rulebook, the Registry, the county's prior facts and validation settings.
+Out: finding dicts (same shape as GX findings). Also `apply_explanations`, which
+marks warnings that the 情况说明 sheet explains.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from fivestar import cells, tally
+from fivestar.config import Registry, Rulebook
+from fivestar.findings import ERROR, WARNING, finding
+from fivestar.ingest.read import ParsedWorkbook
+from fivestar.validate.messages import fmt_number
+
+if TYPE_CHECKING:
+    from fivestar.validate.engine import Prior, Submission
+
+_CODE12 = re.compile(r"^\d{12}$")
+_LOCATION = re.compile(r"^(?P<sheet>[^!]+)!\$?(?P<col>[A-Za-z]{1,3})\$?(?P<row>\d+)$")
+
+
+class _Ctx:
+    def __init__(self, sub: Submission, rb: Rulebook) -> None:
+        self.pw = sub.parsed
+        self.rb = rb
+        self.out: list[dict[str, Any]] = []
+
+    def cell_finding(
+        self,
+        severity: str,
+        rule: str,
+        msg: str,
+        sheet_key: str,
+        col_key: str,
+        row: pd.Series | dict[str, Any],
+        value: Any = None,
+    ) -> None:
+        spec = self.rb.sheets[sheet_key]
+        letter = self.pw.letters.get(sheet_key, {}).get(col_key, "")
+        excel_row = int(row["_row"])
+        shown = cells.display(value if value is not None else row.get(col_key))
+        self.out.append(
+            finding(
+                severity,
+                rule,
+                msg,
+                file_key=self.pw.file_key,
+                sheet=spec.sheet,
+                row=excel_row,
+                column_name=spec.column(col_key).header,
+                cell=f"{letter}{excel_row}",
+                value=shown,
+                branch_code=str(row.get("branch_code") or ""),
+            )
+        )
+
+    def sheet_finding(
+        self,
+        severity: str,
+        rule: str,
+        msg: str,
+        sheet_key: str,
+        col_key: str = "",
+        value: Any = "",
+        branch: str = "",
+    ) -> None:
+        spec = self.rb.sheets[sheet_key]
+        self.out.append(
+            finding(
+                severity,
+                rule,
+                msg,
+                file_key=self.pw.file_key,
+                sheet=spec.sheet,
+                column_name=spec.column(col_key).header if col_key else "",
+                value=value,
+                branch_code=branch,
+            )
+        )
+
+    def cover_finding(self, severity: str, rule: str, msg: str, key: str) -> None:
+        cc = self.pw.cover[key]
+        self.out.append(
+            finding(
+                severity,
+                rule,
+                msg,
+                file_key=self.pw.file_key,
+                sheet=self.rb.cover_sheet,
+                row=cc.row,
+                column_name=cc.label,
+                cell=cc.cell,
+                value=cells.display(cc.raw) if not cells.is_blank(cc.raw) else "",
+            )
+        )
+
+
+def file_rules(
+    sub: Submission, rb: Rulebook, registry: Registry, prior: Prior, settings: dict[str, Any]
+) -> list[dict[str, Any]]:
+    ctx = _Ctx(sub, rb)
+    _cover_rules(ctx, sub, registry)
+    roster_types = _roster_rules(ctx, sub, registry)
+    if roster_types is not None:
+        _indicator_rules(ctx, sub, roster_types, prior, settings)
+        _ledger_rules(ctx, sub, roster_types, prior)
+        _veto_rules(ctx, sub, roster_types)
+    return ctx.out
+
+
+# ---- cover ------------------------------------------------------------------------
+def _cover_rules(ctx: _Ctx, sub: Submission, registry: Registry) -> None:
+    cover = ctx.pw.cover
+    if not cover:
+        return
+    code = cover["county_code"].text
+    if re.fullmatch(r"\d{6}", code or ""):
+        if code not in registry.county_codes:
+            ctx.cover_finding(
+                ERROR,
+                "cover.county_code.registry",
+                f"县（市、区）代码{code}不在区划登记表中，请核对",
+                "county_code",
+            )
+        elif code != sub.county_code:
+            ctx.cover_finding(
+                ERROR,
+                "cover.county_code.file_name",
+                f"封面代码{code}与文件名中的县代码{sub.county_code}不一致，请核对",
+                "county_code",
+            )
+    name = cover["county_name"].text
+    official = registry.county_name(sub.county_code)
+    if official and name != official:
+        ctx.cover_finding(
+            WARNING,
+            "cover.county_name.registry",
+            f"县（市、区）名称与登记名称“{official}”不一致",
+            "county_name",
+        )
+    raw_period = cover["period"].raw
+    if not cells.is_blank(raw_period):
+        p = cells.parse_period(raw_period)
+        if p and p != sub.period:
+            ctx.cover_finding(
+                ERROR,
+                "cover.period.folder",
+                f"填报期间{p}与上报目录的期间{sub.period}不一致，请核对",
+                "period",
+            )
+
+
+# ---- roster -----------------------------------------------------------------------
+def _roster_rules(ctx: _Ctx, sub: Submission, registry: Registry) -> dict[str, str] | None:
+    r = ctx.pw.frames.get("roster")
+    if r is None:
+        return None
+    reg = registry.branches_of(sub.county_code)
+    reg_codes = set(reg["code"])
+    valid = r[r["branch_code"].fillna("").str.fullmatch(r"\d{12}")]
+    for _, row in valid.iterrows():
+        code = row["branch_code"]
+        if not code.startswith(sub.county_code):
+            ctx.cell_finding(
+                ERROR,
+                "roster.branch_code.county",
+                f"支部代码前6位应为本县代码{sub.county_code}",
+                "roster",
+                "branch_code",
+                row,
+            )
+        elif code not in reg_codes:
+            ctx.cell_finding(
+                WARNING,
+                "roster.branch_code.registry",
+                "该支部代码不在区划登记表中，请核实是否为新设或代码填写错误",
+                "roster",
+                "branch_code",
+                row,
+            )
+    present = set(valid["branch_code"])
+    for rr in reg.itertuples():
+        if rr.code not in present:
+            ctx.sheet_finding(
+                WARNING,
+                "roster.branch_code.missing",
+                f"登记表中的支部{rr.code}（{rr.name}）未出现在支部名册中",
+                "roster",
+                "branch_code",
+                rr.code,
+                rr.code,
+            )
+    types = valid.drop_duplicates("branch_code").set_index("branch_code")["branch_type"]
+    return {k: v for k, v in types.items() if v in ("村", "社区")}
+
+
+# ---- indicators -------------------------------------------------------------------
+def _indicator_rules(
+    ctx: _Ctx, sub: Submission, roster_types: dict[str, str], prior: Prior, settings: dict[str, Any]
+) -> None:
+    rb = ctx.rb
+    prev = prior.prev_indicators
+    prev_map: dict[tuple[str, str], float] = {}
+    if prev is not None and len(prev):
+        prev_map = {
+            (b, k): v
+            for b, k, v in zip(prev["branch_code"], prev["indicator_key"], prev["value"], strict=True)
+        }
+    same_year = bool(prior.prev_period and prior.prev_period[:4] == sub.period[:4])
+    jump = float(settings["rate_jump_points"])
+    for btype in ("村", "社区"):
+        spec = rb.indicator_sheet(btype)
+        f = ctx.pw.frames.get(spec.name)
+        if f is None:
+            continue
+        codes = f["branch_code"].fillna("")
+        seen = set()
+        for _, row in f[codes.str.fullmatch(r"\d{12}")].iterrows():
+            code = row["branch_code"]
+            seen.add(code)
+            t = roster_types.get(code)
+            if t is None:
+                ctx.cell_finding(
+                    ERROR,
+                    f"{spec.name}.branch_code.roster",
+                    "该支部代码不在本表的支部名册中",
+                    spec.name,
+                    "branch_code",
+                    row,
+                )
+            elif t != btype:
+                other = rb.indicator_sheet(t).sheet
+                ctx.cell_finding(
+                    ERROR,
+                    f"{spec.name}.branch_code.type",
+                    f"该支部在名册中类型为“{t}”，应填写在“{other}”表中",
+                    spec.name,
+                    "branch_code",
+                    row,
+                )
+        for code, t in roster_types.items():
+            if t == btype and code not in seen:
+                ctx.sheet_finding(
+                    ERROR,
+                    f"{spec.name}.branch_code.missing",
+                    f"名册中的{t}支部{code}在“{spec.sheet}”表中缺少指标行，请补充",
+                    spec.name,
+                    "branch_code",
+                    code,
+                    code,
+                )
+        if prev_map:
+            _previous_month(ctx, spec, f, prev_map, same_year, jump, prior.prev_period or "")
+        _satisfaction(ctx, spec, f, settings)
+
+
+def _previous_month(
+    ctx: _Ctx,
+    spec: Any,
+    f: pd.DataFrame,
+    prev_map: dict[tuple[str, str], float],
+    same_year: bool,
+    jump: float,
+    prev_period: str,
+) -> None:
+    for col in spec.columns:
+        if col.star_code is None:
+            continue
+        cumulative = col.basis == "累计" and same_year
+        rate_end = col.basis == "期末" and col.type == "rate"
+        if not (cumulative or rate_end):
+            continue
+        for _, row in f[f[col.key].notna()].iterrows():
+            before = prev_map.get((row["branch_code"], col.key))
+            if before is None or before != before:
+                continue
+            v = float(row[col.key])
+            if cumulative and v < before:
+                ctx.cell_finding(
+                    WARNING,
+                    f"{spec.name}.{col.key}.cumulative_down",
+                    f"累计值低于上月（{prev_period}）的{fmt_number(before)}，请核实",
+                    spec.name,
+                    col.key,
+                    row,
+                    fmt_number(v),
+                )
+            if rate_end and abs(v - before) > jump:
+                ctx.cell_finding(
+                    WARNING,
+                    f"{spec.name}.{col.key}.jump",
+                    f"与上月（{prev_period}）的{fmt_number(before)}相比变动超过{fmt_number(jump)}个百分点，请核实",
+                    spec.name,
+                    col.key,
+                    row,
+                    fmt_number(v),
+                )
+
+
+def _satisfaction(ctx: _Ctx, spec: Any, f: pd.DataFrame, settings: dict[str, Any]) -> None:
+    key = settings["satisfaction_indicator"]
+    if key not in f.columns:
+        return
+    vals = f.loc[f["branch_code"].fillna("").str.fullmatch(r"\d{12}"), key]
+    n = len(vals)
+    if n >= int(settings["satisfaction_min_branches"]) and (vals == 100).sum() / n > float(
+        settings["satisfaction_max_share_100"]
+    ):
+        share = (vals == 100).sum() / n
+        ctx.sheet_finding(
+            WARNING,
+            f"{spec.name}.{key}.all_100",
+            f"本县{n}个支部中有{share:.0%}的满意度填报为100，请核实是否如实填报",
+            spec.name,
+            key,
+        )
+
+
+# ---- ledger -----------------------------------------------------------------------
+def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str], prior: Prior) -> None:
+    rb = ctx.rb
+    f = ctx.pw.frames.get("ledger")
+    if f is None or f.empty:
+        return
+    items = rb.items.set_index("code")
+    ok_rows = []
+    for idx, row in f.iterrows():
+        bad = False
+        code = row["branch_code"]
+        btype = roster_types.get(code) if isinstance(code, str) else None
+        if isinstance(code, str) and _CODE12.match(code) and btype is None:
+            ctx.cell_finding(
+                ERROR, "ledger.branch_code.roster", "该支部代码不在支部名册中", "ledger", "branch_code", row
+            )
+            bad = True
+        item = row["item_code"]
+        if not isinstance(item, str):
+            continue
+        if item not in items.index:
+            ctx.cell_finding(
+                ERROR,
+                "ledger.item_code.catalogue",
+                "积分项目代码不在积分项目目录中，请对照《填报说明》填写",
+                "ledger",
+                "item_code",
+                row,
+            )
+            continue
+        it = items.loc[item]
+        redeem = it["kind"] == "redeem"
+        if btype and not redeem and not rb.item_star(item, btype):
+            ctx.cell_finding(
+                ERROR,
+                "ledger.item_code.type",
+                f"积分项目{item}不适用于{btype}支部",
+                "ledger",
+                "item_code",
+                row,
+            )
+            bad = True
+        st = row["subject_type"]
+        allowed = it["subject_type"].split("|")
+        if isinstance(st, str) and st in ("支部", "党员", "户") and st not in allowed:
+            ctx.cell_finding(
+                ERROR,
+                "ledger.subject_type.item",
+                f"积分项目{item}的对象类型应为“{'或'.join(allowed)}”",
+                "ledger",
+                "subject_type",
+                row,
+            )
+            bad = True
+        sid = row["subject_id"]
+        if st == "支部" and isinstance(sid, str) and sid and sid != code:
+            ctx.cell_finding(
+                ERROR,
+                "ledger.subject_id.branch",
+                "对象类型为“支部”时，对象编号应留空或填写本支部代码",
+                "ledger",
+                "subject_id",
+                row,
+            )
+            bad = True
+        if st in ("党员", "户") and not (isinstance(sid, str) and sid):
+            ctx.cell_finding(
+                ERROR,
+                "ledger.subject_id.required",
+                f"对象类型为“{st}”时必须填写对象编号（如DY0012、H0345）",
+                "ledger",
+                "subject_id",
+                row,
+            )
+            bad = True
+        pts = row["points"]
+        if pts == pts and pts is not None:
+            if redeem and not pts < 0:
+                ctx.cell_finding(
+                    ERROR,
+                    "ledger.points.redeem_sign",
+                    "积分兑换的分值应填写为负数（如-20）",
+                    "ledger",
+                    "points",
+                    row,
+                    fmt_number(pts),
+                )
+                bad = True
+            if not redeem and float(pts) != float(it["points"]):
+                ctx.cell_finding(
+                    ERROR,
+                    "ledger.points.catalogue",
+                    f"分值应为积分项目{item}规定的{fmt_number(float(it['points']))}分",
+                    "ledger",
+                    "points",
+                    row,
+                    fmt_number(pts),
+                )
+                bad = True
+        else:
+            bad = True
+        if not bad and row["event_date"] == row["event_date"] and st in ("支部", "党员", "户") and btype:
+            ok_rows.append(idx)
+    if not ok_rows:
+        return
+    ok = f.loc[ok_rows]
+    this = pd.DataFrame(
+        {
+            "county_code": sub.county_code,
+            "period": sub.period,
+            "version": sub.version,
+            "seq": ok["_row"].to_numpy(),
+            "event_date": pd.to_datetime(ok["event_date"]).to_numpy(),
+            "branch_code": ok["branch_code"].to_numpy(),
+            "subject_type": ok["subject_type"].to_numpy(),
+            "subject_id": ok["subject_id"].fillna("").to_numpy(),
+            "item_code": ok["item_code"].to_numpy(),
+            "points": ok["points"].to_numpy(dtype="float64"),
+        }
+    )
+    this.loc[this["subject_type"] == "支部", "subject_id"] = this.loc[
+        this["subject_type"] == "支部", "branch_code"
+    ]
+    this["_mine"] = True
+    earlier = prior.earlier_ledger
+    if earlier is not None and len(earlier):
+        e = earlier[earlier["period"] < sub.period][[c for c in this.columns if c != "_mine"]].copy()
+        e["_mine"] = False
+        combined = pd.concat([e, this], ignore_index=True)
+    else:
+        combined = this
+    counted = tally.mark_counted(rb, combined)  # keeps extra columns and index labels
+    over = tally.redemption_overdraws(rb, counted)
+    rows_by_seq = ok.set_index("_row")
+    for i in counted.index[counted["_mine"].astype(bool)]:
+        rec = counted.loc[i]
+        row = rows_by_seq.loc[int(rec["seq"])]
+        row = row.copy()
+        row["_row"] = int(rec["seq"])
+        if bool(rec["over_cap"]):
+            cap = items.at[rec["item_code"], "cap"]
+            ctx.cell_finding(
+                WARNING,
+                "ledger.points.over_cap",
+                f"积分项目{rec['item_code']}每月每个对象最多计{cap}次，本条超出上限不计分",
+                "ledger",
+                "points",
+                row,
+                fmt_number(rec["points"]),
+            )
+        if bool(over.loc[i]):
+            ctx.cell_finding(
+                ERROR,
+                "ledger.points.overdraw",
+                "兑换积分超过该对象当时的积分余额，请核实",
+                "ledger",
+                "points",
+                row,
+                fmt_number(rec["points"]),
+            )
+
+
+# ---- vetoes -----------------------------------------------------------------------
+def _veto_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str]) -> None:
+    rb = ctx.rb
+    f = ctx.pw.frames.get("vetoes")
+    if f is None or f.empty:
+        return
+    known = set(rb.vetoes["code"])
+    for _, row in f.iterrows():
+        code = row["branch_code"]
+        btype = roster_types.get(code) if isinstance(code, str) else None
+        if isinstance(code, str) and _CODE12.match(code) and btype is None:
+            ctx.cell_finding(
+                ERROR, "vetoes.branch_code.roster", "该支部代码不在支部名册中", "vetoes", "branch_code", row
+            )
+        v = row["veto_code"]
+        if not isinstance(v, str):
+            continue
+        if v not in known:
+            ctx.cell_finding(
+                ERROR,
+                "vetoes.veto_code.catalogue",
+                "否决事项代码不在目录中（V01–V06），请对照《填报说明》填写",
+                "vetoes",
+                "veto_code",
+                row,
+            )
+        elif btype and rb.vetoed_stars(v, btype) is None:
+            ctx.cell_finding(
+                ERROR, "vetoes.veto_code.type", f"否决事项{v}不适用于{btype}支部", "vetoes", "veto_code", row
+            )
+
+
+# ---- explanations -----------------------------------------------------------------
+def parse_locations(pw: ParsedWorkbook) -> tuple[set[tuple[str, str]], set[str]]:
+    e = pw.frames.get("explanations")
+    cells_: set[tuple[str, str]] = set()
+    branches: set[str] = set()
+    if e is None or e.empty:
+        return cells_, branches
+    for loc in e["location"].dropna():
+        s = cells.clean_text(loc).replace("！", "!")
+        m = _LOCATION.match(s)
+        if m:
+            cells_.add((cells.normalise_header(m["sheet"]), f"{m['col'].upper()}{m['row']}"))
+            continue
+        code = cells.to_code(s)
+        if _CODE12.match(code):
+            branches.add(code)
+    return cells_, branches
+
+
+def apply_explanations(df: pd.DataFrame, pw: ParsedWorkbook, rb: Rulebook) -> pd.DataFrame:
+    cells_, branches = parse_locations(pw)
+    if not (cells_ or branches) or df.empty:
+        return df
+    warn = df["severity"] == WARNING
+    by_cell = [(cells.normalise_header(s), c) in cells_ for s, c in zip(df["sheet"], df["cell"], strict=True)]
+    by_branch = df["branch_code"].isin(branches)
+    df = df.copy()
+    df["explained"] = warn & (pd.Series(by_cell, index=df.index) | by_branch)
+    return df
