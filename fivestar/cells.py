@@ -56,7 +56,7 @@ def is_blank(v: Any) -> bool:
     if v is None:
         return True
     if isinstance(v, str):
-        return not v.strip().strip("\ufeff")
+        return not clean_text(v)
     return isinstance(v, float) and v != v  # NaN
 
 
@@ -96,13 +96,13 @@ def is_resident_id(v: Any) -> bool:
 
 
 def mask_id(s: str) -> str:
-    s = unicodedata.normalize("NFKC", clean_text(s))
+    s = unicodedata.normalize("NFKC", clean_text(s)).upper()
     return s[:6] + "********" + s[-4:]
 
 
 def mask_ids_in(text: str) -> str:
     """Mask every resident-ID-like run inside free text (also in messages and logs)."""
-    return _ID_ANYWHERE.sub(lambda m: m.group(1) + "********" + m.group(3)[-4:], text)
+    return _ID_ANYWHERE.sub(lambda m: m.group(1) + "********" + m.group(3).upper(), text)
 
 
 def hash_id(s: str, key: str) -> str:
@@ -175,7 +175,8 @@ def parse_rate(v: Any, *, percent_cell: bool) -> tuple[float | None, str | None,
         return x, issue, warn
     if percent_cell and isinstance(v, int | float) and not isinstance(v, bool):
         return x * 100.0, None, warn
-    if 0 <= x <= 1 and warn is None:
+    if 0 <= x <= 1:
+        # Also for text '0.95': "probably 95%" matters more than 文本型数字.
         warn = PCT_DECIMAL
     return x, None, warn
 
@@ -204,8 +205,8 @@ def parse_date(v: Any) -> tuple[dt.date | None, str | None]:
         if 1 <= v < 2958466 and float(v).is_integer():
             return _EXCEL_EPOCH + dt.timedelta(days=int(v)), None
         return None, BAD_DATE
-    s = unicodedata.normalize("NFKC", clean_text(v)).replace(" ", "")
-    s = re.sub(r"(T|\s)00:00(:00)?$", "", s)
+    s = unicodedata.normalize("NFKC", clean_text(v))
+    s = re.sub(r"(T|\s+)\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "", s).replace(" ", "")
     for pat in _DATE_PATTERNS:
         m = pat.match(s)
         if m:
@@ -220,6 +221,8 @@ def parse_period(v: Any) -> str | None:
     """'2026-11', '2026/11', '2026年11月' or a date cell → 'YYYY-MM'; else None."""
     if isinstance(v, dt.date | dt.datetime):
         return f"{v.year:04d}-{v.month:02d}"
+    if not isinstance(v, str):
+        return None  # a number cell (2026.1: January or October?) is not a period
     s = unicodedata.normalize("NFKC", clean_text(v)).replace(" ", "")
     for pat in _PERIOD_PATTERNS:
         m = pat.match(s)

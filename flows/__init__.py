@@ -1,1 +1,1 @@
-"""flows package."""
+"""Prefect flows: sequence the tasks, pass parameters, hold schedules."""

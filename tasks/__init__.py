@@ -1,1 +1,1 @@
-"""tasks package."""
+"""Prefect tasks: thin wrappers around the stage functions in fivestar/."""

@@ -8,6 +8,7 @@ the warehouse keeps: resident IDs were already hashed or masked at read time.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from fivestar.config import Rulebook
@@ -87,8 +88,8 @@ def build_facts(
             }
         )
         # A 支部 subject is the branch itself, whatever was typed (blank or its code).
-        is_branch = ledger["subject_type"] == "支部"
-        ledger.loc[is_branch, "subject_id"] = ledger.loc[is_branch, "branch_code"]
+        is_branch = (ledger["subject_type"] == "支部").to_numpy()
+        ledger["subject_id"] = np.where(is_branch, ledger["branch_code"].to_numpy(), ledger["subject_id"].to_numpy())
         out["ledger"] = _keys(ledger, county, period, version)
     v = pw.frames.get("vetoes")
     if v is not None:

@@ -120,21 +120,36 @@ class _Reader:
     def _f(self, severity: str, rule: str, message: str, **kw: Any) -> None:
         self.found.append(finding(severity, rule, message, file_key=self.file_key, **kw))
 
-    def _sheet_rows(self, sheet_name: str) -> list[list[Any]] | None:
+    def _sheet_rows(self, sheet_name: str) -> tuple[list[Any], list[tuple[int, list[Any]]]] | None:
+        """(header row, [(Excel row, cells)] of the non-blank data rows), or None over the limit.
+
+        Streams the rows and stops as soon as the sheet has more non-blank data rows than
+        the limit; blank rows (also styled ones) are skipped wherever they are.
+        """
         sheet = self.book.get_sheet_by_name(sheet_name)
-        cap = self.limits.max_rows_per_sheet + 1
-        rows = sheet.to_python(skip_empty_area=False, nrows=cap + 1)
-        data = [r for r in rows[1:] if not all(cells.is_blank(v) for v in r)]
-        if len(data) > self.limits.max_rows_per_sheet:
-            self._f(
-                ERROR,
-                "file.too_many_rows",
-                f"工作表“{sheet_name}”的数据超过{self.limits.max_rows_per_sheet}行上限，请删除多余的行后重新上报",
-                sheet=sheet_name,
-            )
-            self.out.detail = f"sheet {sheet_name!r} has more than {self.limits.max_rows_per_sheet} rows"
-            return None
-        return rows
+        if sheet.start is None:  # nothing in the sheet at all
+            return [], []
+        # calamine's iter_rows yields every row from row 1 (empty ones padded) but the
+        # cells of each row only from the first used column: pad those back.
+        pad: list[Any] = [""] * sheet.start[1]
+        limit = self.limits.max_rows_per_sheet
+        header: list[Any] = []
+        data: list[tuple[int, list[Any]]] = []
+        for n, row in enumerate(sheet.iter_rows(), start=1):
+            if n == 1:
+                header = pad + list(row)
+            elif not all(cells.is_blank(v) for v in row):
+                data.append((n, pad + list(row)))
+                if len(data) > limit:
+                    self._f(
+                        ERROR,
+                        "file.too_many_rows",
+                        f"工作表“{sheet_name}”的数据超过{limit}行上限，请删除多余的行后重新上报",
+                        sheet=sheet_name,
+                    )
+                    self.out.detail = f"sheet {sheet_name!r} has more than {limit} rows"
+                    return None
+        return header, data
 
     def read(self) -> ParsedWorkbook:
         self._read_cover()
@@ -156,7 +171,7 @@ class _Reader:
             if rows is None:
                 self.out.fatal = True
                 continue
-            frame = self._read_sheet(key, spec, rows)
+            frame = self._read_sheet(key, spec, *rows)
             if frame is not None:
                 self.out.frames[key] = frame
         self.out.findings = make_findings(self.found)
@@ -179,19 +194,30 @@ class _Reader:
             if f and f["key"] not in self.out.cover:
                 raw = r[1] if len(r) > 1 else None
                 text = cells.to_code(raw) if f["key"] == "county_code" else cells.clean_text(raw)
+                if f["key"] != "county_code" and cells.mask_ids_in(text) != text:
+                    text = cells.mask_ids_in(text)
+                    self._f(
+                        WARNING,
+                        f"cover.{f['key']}.resident_id.id_masked",
+                        f"“{f['label']}”中疑似含有身份证号，已隐藏处理；请勿填写身份证号",
+                        sheet=sheet,
+                        row=i + 1,
+                        column_name=f["label"],
+                        cell=f"B{i + 1}",
+                        value=text,
+                    )
                 self.out.cover[f["key"]] = CoverCell(f["key"], f["label"], i + 1, f"B{i + 1}", raw, text)
         for f in self.rb.cover_fields:
             if f["key"] not in self.out.cover:
                 self.out.cover[f["key"]] = CoverCell(f["key"], f["label"], None, "", None, "")
 
     # ---- data sheets -----------------------------------------------------------
-    def _read_sheet(self, key: str, spec: SheetSpec, rows: list[list[Any]]) -> pd.DataFrame | None:
+    def _read_sheet(
+        self, key: str, spec: SheetSpec, header: list[Any], data: list[tuple[int, list[Any]]]
+    ) -> pd.DataFrame | None:
         sheet = spec.sheet
-        header = rows[0] if rows else []
-        if not rows or all(cells.is_blank(v) for v in header):
-            has_data = any(not all(cells.is_blank(v) for v in r) for r in rows[1:])
-            if spec.may_be_empty and not has_data:
-                return _empty_frame(spec)
+        if all(cells.is_blank(v) for v in header) and spec.may_be_empty and not data:
+            return _empty_frame(spec)
         by_norm: dict[str, list[int]] = {}
         for i, h in enumerate(header):
             if not cells.is_blank(h):
@@ -241,7 +267,6 @@ class _Reader:
             return None
         self.out.letters[key] = {k: col_letter(i) for k, i in positions.items()}
         self.out.headers[key] = {c.key: c.header for c in spec.columns}
-        data = [(i + 1, r) for i, r in enumerate(rows) if i > 0 and not all(cells.is_blank(v) for v in r)]
         excel_rows = [n for n, _ in data]
         frame: dict[str, Any] = {"_row": pd.array(excel_rows, dtype="int64")}
         pct = (
@@ -249,20 +274,29 @@ class _Reader:
             if any(c.type == "rate" for c in spec.columns)
             else set()
         )
-        formula_cache: set[tuple[int, str]] | None = None
+        problems: dict[tuple[int, str], str | None] | None = None
         for col in spec.columns:
             i = positions[col.key]
             raw = [r[i] if i < len(r) else None for _, r in data]
             letter = col_letter(i)
-            values, issues, warns = _parse_column(col, raw, excel_rows, letter, pct, key, self.id_key)
-            if col.type in ("int", "num", "rate", "yesno", "date") and any(x == cells.BLANK for x in issues):
-                if formula_cache is None:
-                    formula_cache = self.parts.formula_cells_without_value(self._actual(sheet))
-                if formula_cache:
-                    issues = [
-                        cells.FORMULA_NO_VALUE if x == cells.BLANK and (n, letter) in formula_cache else x
-                        for x, n in zip(issues, excel_rows, strict=True)
+            if any(cells.is_blank(v) for v in raw):
+                # The fast reader returns error cells (#DIV/0!) and formulas without a
+                # cached value as empty cells; the sheet XML tells them apart.
+                if problems is None:
+                    problems = self.parts.cell_problems(self._actual(sheet))
+                if problems:
+                    raw = [
+                        problems.get((n, letter), v) or v if cells.is_blank(v) else v
+                        for v, n in zip(raw, excel_rows, strict=True)
                     ]
+            values, issues, warns = _parse_column(col, raw, excel_rows, letter, pct, key, self.id_key)
+            if problems and col.type in ("int", "num", "rate", "yesno", "date"):
+                issues = [
+                    cells.FORMULA_NO_VALUE
+                    if x == cells.BLANK and (n, letter) in problems and problems[(n, letter)] is None
+                    else x
+                    for x, n in zip(issues, excel_rows, strict=True)
+                ]
             frame[col.key] = values
             frame[f"{col.key}__issue"] = pd.array(issues, dtype=object)
             frame[f"{col.key}__warn"] = pd.array(warns, dtype=object)
@@ -339,10 +373,14 @@ def _parse_column(
         if cells.is_blank(v):
             continue
         s = cells.to_code(v) if t == "code" else cells.clean_text(v)
-        if t != "code" and cells.is_resident_id(s):
-            if col.key == "subject_id":
-                s, warns[j] = cells.hash_id(s, id_key), cells.ID_HASHED
-            else:
-                s, warns[j] = cells.mask_id(s), cells.ID_MASKED
+        if t != "code":
+            masked = cells.mask_id(s) if cells.is_resident_id(s) else cells.mask_ids_in(s)
+            if masked != s:
+                # An ID never travels further: the subject's id becomes a keyed hash,
+                # any other text keeps its masked form.
+                if col.key == "subject_id":
+                    s, warns[j] = cells.hash_id(s, id_key), cells.ID_HASHED
+                else:
+                    s, warns[j] = masked, cells.ID_MASKED
         texts[j] = s
     return pd.array(texts, dtype=object), issues, warns

@@ -2,7 +2,8 @@
 
 In: the path of a received file. Out: a whole-file problem code (checked from the
 zip directory before anything is inflated), the sheet → XML part map, the cells
-that are percent-formatted, and formula cells without a cached value.
+that are percent-formatted, formula cells without a cached value, and cells holding
+an Excel error value (#DIV/0!, which the fast reader returns as an empty cell).
 Regexes over the raw sheet XML keep this cheap; it only runs where needed.
 """
 
@@ -26,21 +27,33 @@ _BUILTIN_PERCENT = {9, 10}
 _CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _ATTR_R = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _ATTR_S = re.compile(rb'\bs="(\d+)"')
+_ATTR_T_ERROR = re.compile(rb'\bt="e"')
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+# Quoted text ("%") and escaped characters (\%) in a number format are literals, not percent.
+_FMT_LITERALS = re.compile(r'"[^"]*"|\\.')
+
+
+def is_percent_format(code: str) -> bool:
+    """True when a number format scales by 100 (0%, 0.0%); not for a literal "%" sign."""
+    return "%" in _FMT_LITERALS.sub("", code)
 
 
 @dataclass(frozen=True)
 class FileProblem:
-    code: str  # empty | encrypted | xls | not_xlsx | truncated | too_large | ratio
+    code: str  # empty | encrypted | xls | not_xlsx | truncated | too_large | ratio | unreadable
     detail: str = ""
 
 
 def check_container(path: Path, limits: Limits) -> FileProblem | None:
     """Classify a file before reading it; None when it looks like a sane .xlsx."""
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:  # a folder named .xlsx, a vanished or unreadable file
+        return FileProblem("unreadable", str(exc))
     if size == 0:
         return FileProblem("empty")
-    with path.open("rb") as fh:
-        head = fh.read(8)
     if head == OLE_MAGIC:
         # Encrypted OOXML is wrapped in an OLE container with an EncryptedPackage stream.
         data = path.read_bytes()
@@ -97,7 +110,7 @@ class XlsxParts:
                     custom = {
                         int(f.get("numFmtId", "0"))
                         for f in st.findall("m:numFmts/m:numFmt", _NS)
-                        if "%" in (f.get("formatCode") or "")
+                        if is_percent_format(f.get("formatCode") or "")
                     }
                     pct_ids = _BUILTIN_PERCENT | custom
                     for i, xf in enumerate(st.findall("m:cellXfs/m:xf", _NS)):
@@ -130,14 +143,24 @@ class XlsxParts:
         return out
 
     def formula_cells_without_value(self, sheet_name: str) -> set[tuple[int, str]]:
+        return {k for k, v in self.cell_problems(sheet_name).items() if v is None}
+
+    def cell_problems(self, sheet_name: str) -> dict[tuple[int, str], str | None]:
+        """(row, column letters) → the error text of an error cell ('#DIV/0!'), or None
+        for a formula without a cached value (saved by a program that does not calculate)."""
         xml = self._sheet_xml(sheet_name)
-        out: set[tuple[int, str]] = set()
-        if b"<f" not in xml and b":f" not in xml:
+        out: dict[tuple[int, str], str | None] = {}
+        if b"<f" not in xml and b":f" not in xml and b't="e"' not in xml:
             return out
         for m in _CELL_RE.finditer(xml):
-            inner = m.group(3) or b""
-            if re.search(rb"<(?:\w+:)?f\b", inner) and not re.search(rb"<(?:\w+:)?v>[^<]", inner):
-                r = _ATTR_R.search(m.group(1))
-                if r:
-                    out.add((int(r.group(2)), r.group(1).decode()))
+            attrs, inner = m.group(1), m.group(3) or b""
+            r = _ATTR_R.search(attrs)
+            if not r:
+                continue
+            key = (int(r.group(2)), r.group(1).decode())
+            v = _VALUE.search(inner)
+            if _ATTR_T_ERROR.search(attrs):
+                out[key] = v.group(1).decode().strip() if v and v.group(1).strip() else "#VALUE!"
+            elif re.search(rb"<(?:\w+:)?f\b", inner) and not (v and v.group(1).strip()):
+                out[key] = None
         return out

@@ -23,7 +23,7 @@ from fivestar.ingest.read import ParsedWorkbook
 from fivestar.validate import rules
 from fivestar.validate.gx_runner import run_suites
 from fivestar.validate.messages import issue_message, warn_message
-from fivestar.validate.suites import _TYPE_TEXT, load_suite_dicts
+from fivestar.validate.suites import _TYPE_TEXT, UNIQUE_SUFFIX, load_suite_dicts
 
 
 @dataclass
@@ -94,13 +94,23 @@ def validate_period(
         recs = out[pw.file_key]
         if pw.frames or pw.cover:
             recs.extend(rules.file_rules(s, rb, registry, priors.get(s.county_code, Prior()), settings))
-        df = make_findings([*pw.findings.to_dict("records"), *recs])
+        df = make_findings(_drop_shadowed([*pw.findings.to_dict("records"), *recs]))
         df["file_key"] = pw.file_key
         df = df.drop_duplicates(
             subset=["severity", "sheet", "cell", "column_name", "rule", "value"]
         ).reset_index(drop=True)
         frames[pw.file_key] = rules.apply_explanations(df, pw, rb)
     return frames
+
+
+def _drop_shadowed(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A plausibility warning (书记年龄 > 60) is noise on a cell that already has an error."""
+    errors = {(r["sheet"], r["cell"]) for r in recs if r["severity"] == ERROR and r["cell"]}
+    return [
+        r
+        for r in recs
+        if not (r["rule"].endswith(".plausible") and (r["sheet"], r["cell"]) in errors)
+    ]
 
 
 def _batches(subs: list[Submission], rb: Rulebook) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
@@ -133,6 +143,9 @@ def _batches(subs: list[Submission], rb: Rulebook) -> tuple[dict[str, pd.DataFra
             f = f.copy()
             f.insert(0, "_sub", i)
             f.insert(0, "_uid", range(uid, uid + len(f)))
+            if "branch_code" in f.columns:
+                code = f["branch_code"]
+                f["branch_code" + UNIQUE_SUFFIX] = (f"{i}|" + code.astype(str)).where(code.notna(), None)
             uid += len(f)
             parts.append(f)
         if parts:

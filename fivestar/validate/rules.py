@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from fivestar import cells, tally
@@ -438,14 +439,14 @@ def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str], prio
             "event_date": pd.to_datetime(ok["event_date"]).to_numpy(),
             "branch_code": ok["branch_code"].to_numpy(),
             "subject_type": ok["subject_type"].to_numpy(),
-            "subject_id": ok["subject_id"].fillna("").to_numpy(),
+            # A 支部 subject is the branch itself (np.where: pandas 3 arrays may be read-only).
+            "subject_id": np.where(
+                ok["subject_type"].to_numpy() == "支部", ok["branch_code"].to_numpy(), ok["subject_id"].fillna("").to_numpy()
+            ),
             "item_code": ok["item_code"].to_numpy(),
             "points": ok["points"].to_numpy(dtype="float64"),
         }
     )
-    this.loc[this["subject_type"] == "支部", "subject_id"] = this.loc[
-        this["subject_type"] == "支部", "branch_code"
-    ]
     this["_mine"] = True
     earlier = prior.earlier_ledger
     if earlier is not None and len(earlier):

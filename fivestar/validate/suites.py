@@ -17,6 +17,7 @@ from typing import Any
 from fivestar.config import Column, Rulebook, load_rulebook
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
+UNIQUE_SUFFIX = "__in_file"  # column `<file index>|<value>`: uniqueness per file, not per run
 
 # Roster ranges from submission.md: (min error, max error, max warning, warning text)
 _ROSTER_RANGES: dict[str, tuple[float | None, float | None, float | None, str]] = {
@@ -167,6 +168,8 @@ def _column_expectations(sheet_key: str, col: Column) -> list[dict[str, Any]]:
             )
         )
         if s in ("roster", "village_indicators", "community_indicators"):
+            # Unique within one file: the batch holds every file of the run, so the
+            # checked column is `<file>|<code>` (UNIQUE_SUFFIX, added by the engine).
             out.append(
                 _exp(
                     "expect_column_values_to_be_unique",
@@ -174,7 +177,7 @@ def _column_expectations(sheet_key: str, col: Column) -> list[dict[str, Any]]:
                     col,
                     "unique",
                     "支部代码重复，每个支部只能填写一行",
-                    column=col.key,
+                    column=col.key + UNIQUE_SUFFIX,
                 )
             )
     if col.type == "choice":

@@ -1,0 +1,108 @@
+"""Send each processed file version's alert once, and record every attempt.
+
+In: the warehouse engine, settings, the registry's contacts, one version's
+findings and feedback workbook. Out: delivery records written to
+`alert_delivery`. A target already marked 'sent' for the same version
+(alert_key) is skipped, so reruns and --force never repeat a message, while
+failed targets are tried again on the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from fivestar.alerts.deliver import deliver_digest, deliver_submission_alert, sent_targets
+from fivestar.alerts.messages import digest_alert_key, digest_message, submission_alert_key, submission_message
+from fivestar.config import Registry
+from fivestar.settings import Settings
+from fivestar.warehouse.bulk import insert_frame
+
+log = logging.getLogger(__name__)
+_COLUMNS = ["run_id", "county_code", "period", "version", "channel", "recipient", "attempted_at", "attempt", "outcome", "error", "alert_key"]
+
+
+def delivery_rows(engine: Engine, alert_key: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT channel, recipient, outcome, alert_key FROM alert_delivery WHERE alert_key = :k"), {"k": alert_key}
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def record_deliveries(engine: Engine, records: list[dict[str, Any]], **key: Any) -> None:
+    if not records:
+        return
+    df = pd.DataFrame([{**key, **r} for r in records])
+    df["attempted_at"] = pd.to_datetime(df["attempted_at"], utc=True).dt.tz_convert(None).dt.floor("s")
+    df = df.reindex(columns=_COLUMNS)
+    with engine.begin() as conn:
+        insert_frame(conn, "alert_delivery", df)
+
+
+def alert_submission(
+    engine: Engine,
+    settings: Settings,
+    registry: Registry,
+    *,
+    county_code: str,
+    period: str,
+    version: int,
+    status: str,
+    findings: pd.DataFrame,
+    attachment: Path | None,
+    run_id: str,
+) -> list[dict[str, Any]]:
+    contacts = registry.contacts_of(county_code)
+    if contacts.empty:
+        return []
+    key = submission_alert_key(county_code, period, version)
+    skip = sent_targets(delivery_rows(engine, key), key)
+    msg = submission_message(
+        county_code,
+        registry.county_name(county_code) or county_code,
+        period,
+        version,
+        status,
+        findings.assign(county_code=county_code),
+        workbook_name=attachment.name if attachment else None,
+    )
+    records = deliver_submission_alert(settings, contacts, msg, [attachment] if attachment else [], skip=skip)
+    record_deliveries(engine, records, run_id=run_id, county_code=county_code, period=period, version=version)
+    return records
+
+
+def alert_digest(
+    engine: Engine,
+    settings: Settings,
+    *,
+    period: str,
+    rejected: list[dict[str, Any]],
+    missing: list[dict[str, Any]],
+    failed: list[dict[str, Any]],
+    run_id: str,
+) -> list[dict[str, Any]]:
+    if not (settings.it_alert_email or settings.it_alert_webhook):
+        return []
+    msg = digest_message(period, rejected, missing, failed, run_id=run_id)
+    records = deliver_digest(settings, msg, settings.it_alert_email, settings.it_alert_webhook)
+    record_deliveries(engine, records, run_id=run_id, period=period)
+    return records
+
+
+def failed_deliveries(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Targets whose last attempt failed (one row per target)."""
+    last: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in records:
+        last[(r["channel"], r["recipient"])] = r
+    return [r for r in last.values() if r["outcome"] != "sent"]
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()

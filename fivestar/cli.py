@@ -1,0 +1,109 @@
+"""The `fivestar` command line (interfaces.md): run, sample, template, report, serve.
+
+In: command-line options and FIVESTAR_* settings. Out: the pipeline's effects and
+a summary printed with rich. Heavy imports (Prefect, GX) happen inside commands
+so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+# No internet on these machines and no telemetry wanted: set before Prefect is imported.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+
+app = typer.Typer(help="Five-Star Party Branch (五星支部) data pipeline.", no_args_is_help=True, add_completion=False)
+console = Console()
+STATUS_STYLE = {"accepted": "green", "accepted_with_warnings": "yellow", "rejected": "red", "superseded": "dim", "failed": "bold red"}
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def run(
+    period: Annotated[str | None, typer.Option(help="Only this month (YYYY-MM).")] = None,
+    county: Annotated[str | None, typer.Option(help="Only this county code (6 digits).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Reprocess files even when unchanged.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Process every new or changed submission, load the warehouse, print a summary."""
+    _logging(verbose)
+    from fivestar.warehouse.engine import WarehouseUnavailable
+
+    with console.status("running the pipeline ..."):
+        try:
+            from flows.nightly import fivestar_run
+
+            result = fivestar_run(period=period, county=county, force=force)
+        except WarehouseUnavailable as exc:
+            console.print(f"[bold red]Warehouse unreachable:[/] {exc}")
+            raise typer.Exit(3) from exc
+    print_summary(result)
+
+
+def print_summary(result: dict) -> None:
+    rows = result.get("summary", [])
+    table = Table(title=f"fivestar run {result.get('run_id', '')}", show_lines=False)
+    for col in ("county", "period", "ver", "status", "errors", "warnings", "5★", "4★", "3★", "2★", "1★", "0★"):
+        table.add_column(col, justify="right" if col not in ("county", "period", "status") else "left")
+    for r in rows:
+        style = STATUS_STYLE.get(r["status"], "")
+
+        def n(v: object) -> str:
+            return "" if v is None or v != v else str(int(v))  # NaN-safe
+
+        table.add_row(
+            r["county_code"], r["period"], str(r["version"]), f"[{style}]{r['status']}[/]",
+            n(r["errors"]), n(r["warnings"]), *(n(r.get(k)) for k in ("5★", "4★", "3★", "2★", "1★", "0★")),
+        )
+    if rows:
+        console.print(table)
+    else:
+        console.print("Nothing new to process.")
+    for name in result.get("unrecognised", []):
+        console.print(f"[yellow]unrecognised file (not a submission):[/] {name}")
+    failed = [r for r in rows if r["status"] == "failed"]
+    for r in failed:
+        console.print(f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] {r.get('error', '')}")
+    if rows:
+        feedback_dirs = sorted({str(Path(r['feedback']).parent) for r in rows if r.get("feedback")})
+        for d in feedback_dirs:
+            console.print(f"feedback workbooks and validation pages: {d}")
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option(help="Output folder (raw/ and config/ are written inside).")],
+    period: Annotated[str, typer.Option(help="Last month to generate (YYYY-MM).")],
+    counties: Annotated[int, typer.Option(help="Number of counties.")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
+    months: Annotated[int, typer.Option(help="Consecutive months ending at --period.")] = 2,
+) -> None:
+    """Write a synthetic province: registry, submitters and county workbooks (some with errors)."""
+    from fivestar.sample import generate
+
+    with console.status("generating ..."):
+        manifest = generate(out, period, counties=counties, seed=seed, months=months)
+    console.print(f"wrote {len(manifest.files)} workbooks under {out / 'raw'} and config under {out / 'config'}")
+    console.print(f"use: FIVESTAR_RAW_DIR={out / 'raw'} FIVESTAR_CONFIG_DIR={out / 'config'} fivestar run")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

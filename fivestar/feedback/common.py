@@ -1,0 +1,134 @@
+"""Shared wording and safety helpers for submitter feedback (workbook and HTML).
+
+In: a Findings frame (fivestar.findings columns), status strings, free text.
+Out: normalised/sorted findings, Chinese labels, counts, and text that is safe to
+put into a workbook cell or a report (no resident IDs, no control characters).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from fivestar.findings import ERROR, WARNING, make_findings, sort_findings
+
+FEEDBACK_AUTHOR = "五星支部审核"
+SUMMARY_SHEET = "审核结果"
+
+STATUS_LABELS = {
+    "accepted": "通过",
+    "accepted_with_warnings": "通过(有提示)",
+    "rejected": "退回",
+    "superseded": "已被新版本替代",
+}
+STATUS_EN = {
+    "accepted": "accepted",
+    "accepted_with_warnings": "accepted with warnings",
+    "rejected": "rejected",
+    "superseded": "superseded",
+}
+SEVERITY_LABELS = {ERROR: "错误", WARNING: "提示"}
+SEVERITY_TAGS = {ERROR: "【错误】", WARNING: "【提示】"}
+EXPLAINED_MARK = "（已说明）"
+# Workbook order of the contract's sheets (submission.md); used when the file itself can't be read.
+SHEET_ORDER = ["封面", "支部名册", "村指标", "社区指标", "积分台账", "否决事项", "情况说明"]
+
+# Resident ID: 17 digits + digit/X. Spec: never shown in feedback or reports, masked as
+# 410522********123X. Findings should already be masked; this is the last line of defence.
+_RESIDENT_ID = re.compile(r"(?<![0-9])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
+# Characters XML 1.0 (hence xlsx) cannot hold; openpyxl raises on them.
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def severity_label(severity: str) -> str:
+    return SEVERITY_LABELS.get(severity, severity)
+
+
+def mask_ids(text: str) -> str:
+    """Mask every resident-ID-like run inside `text` (keeps first 6 and last 4)."""
+    if len(text) < 18:
+        return text
+    return _RESIDENT_ID.sub(lambda m: f"{m.group(1)}********{m.group(2).upper()}", text)
+
+
+def clean_text(value: Any) -> str:
+    """Any value → display text: '' for missing, IDs masked, control characters dropped."""
+    if value is None:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return _ILLEGAL_XML.sub("", mask_ids(str(value)))
+
+
+def normalise(findings: pd.DataFrame | None, sheet_order: list[str] | None = None) -> pd.DataFrame:
+    """Coerce to the Findings shape (missing columns filled) and sort for people to read."""
+    if findings is None or len(findings) == 0:
+        return make_findings([])
+    df = make_findings(findings.to_dict("records"))
+    order = list(sheet_order or [])
+    order += [s for s in SHEET_ORDER if s not in order]  # sheets missing from the file still sort sensibly
+    df = sort_findings(df, order)
+    # Within one cell, errors before warnings (sort_findings breaks ties by rule id).
+    place = df[["file_key", "sheet", "row", "cell"]].astype(str)
+    group = (place != place.shift()).any(axis=1).cumsum()
+    rank = (df["severity"] != ERROR).astype(int)
+    keyed = df.assign(_g=group, _k=rank).sort_values(["_g", "_k"], kind="stable")
+    return keyed.drop(columns=["_g", "_k"]).reset_index(drop=True)
+
+
+def counts(findings: pd.DataFrame) -> dict[str, int]:
+    sev = findings["severity"] if len(findings) else pd.Series([], dtype=object)
+    explained = findings["explained"] if len(findings) else pd.Series([], dtype=bool)
+    return {
+        "errors": int((sev == ERROR).sum()),
+        "warnings": int((sev == WARNING).sum()),
+        "explained": int(((sev == WARNING) & explained.astype(bool)).sum()),
+    }
+
+
+def location(sheet: str, cell: str) -> str:
+    """'村指标' + 'F12' → '村指标!F12' (the form submitters see); sheet alone, or ''."""
+    if sheet and cell:
+        return f"{sheet}!{cell}"
+    return sheet
+
+
+def finding_line(row: pd.Series | dict[str, Any]) -> str:
+    """One finding as a line of a cell comment: tag + message (+ 已说明)."""
+    tag = SEVERITY_TAGS.get(str(row["severity"]), f"【{row['severity']}】")
+    text = f"{tag}{clean_text(row['message'])}"
+    if bool(row["explained"]):
+        text += EXPLAINED_MARK
+    return text
+
+
+def explanation_rows(explanations: pd.DataFrame | None) -> list[tuple[str, str]]:
+    """Received 情况说明 rows as (位置, 说明); accepts Chinese headers or the config keys."""
+    if explanations is None or len(explanations) == 0:
+        return []
+    cols = list(explanations.columns)
+
+    def pick(candidates: tuple[str, ...], fallback: int) -> Any:
+        for c in candidates:
+            if c in cols:
+                return c
+        return cols[fallback] if len(cols) > fallback else None
+
+    loc_col = pick(("位置", "location", "position"), 0)
+    note_col = pick(("说明", "note", "explanation", "text"), 1)
+    out = []
+    for rec in explanations.to_dict("records"):
+        loc = clean_text(rec.get(loc_col)) if loc_col is not None else ""
+        note = clean_text(rec.get(note_col)) if note_col is not None else ""
+        if loc.strip() or note.strip():
+            out.append((loc.strip(), note.strip()))
+    return out

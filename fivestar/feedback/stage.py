@@ -1,0 +1,53 @@
+"""Feedback stage: the annotated workbook and the HTML page for one file version.
+
+In: the discovered file version, its findings and status, the explanations it
+sent, and the processed folder. Out: paths of the feedback workbook (for the
+submitter, under feedback/<period>/) and of the validation page (for IT staff).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from fivestar.feedback.html_report import write_validation_html
+from fivestar.feedback.workbook import feedback_path, write_feedback_workbook
+from fivestar.ingest.discover import FileVersion
+
+
+def write_feedback(
+    fv: FileVersion,
+    archived: Path,
+    findings: pd.DataFrame,
+    status: str,
+    county_name: str,
+    feedback_dir: Path,
+    explanations: pd.DataFrame | None = None,
+) -> tuple[Path, Path]:
+    xlsx = feedback_path(feedback_dir, fv.period, fv.county_code, fv.version, status)
+    xlsx.parent.mkdir(parents=True, exist_ok=True)
+    write_feedback_workbook(
+        archived,
+        xlsx,
+        findings,
+        status,
+        county_name=county_name,
+        county_code=fv.county_code,
+        period=fv.period,
+        explanations=explanations,
+    )
+    html = xlsx.with_suffix(".html")
+    write_validation_html(
+        html,
+        findings,
+        county_code=fv.county_code,
+        county_name=county_name,
+        period=fv.period,
+        version=fv.version,
+        status=status,
+        file_name=fv.file_name,
+        file_sha256=fv.sha256,
+        feedback_workbook=xlsx,
+    )
+    return xlsx, html

@@ -1,0 +1,445 @@
+"""Feedback workbook for submitters: an annotated copy of their own file.
+
+In: the received workbook (path; never modified), the Findings frame of that file
+version, its status and the 情况说明 rows received.
+Out: `<out>.xlsx` — the same workbook with every finding cell filled (red = 错误,
+yellow = 提示) and commented in Chinese, plus a first sheet `审核结果` listing all
+findings with links to their cells. When the original cannot be opened (corrupt,
+encrypted, not xlsx, over the size limits) the output is a new workbook holding
+only `审核结果`. Resident-ID-like values are masked in the copy (spec: they never
+appear in feedback workbooks).
+
+Cost: openpyxl load + save dominates (≈ 37 s for 100k rows × 20 columns, see
+library-facts.md); setting fills and comments is negligible. Callers decide which
+submissions need a copy (`copy_original=False` writes only the summary sheet).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import time
+import warnings
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import MergedCell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
+
+from fivestar.feedback.common import (
+    FEEDBACK_AUTHOR,
+    SUMMARY_SHEET,
+    clean_text,
+    counts,
+    explanation_rows,
+    finding_line,
+    location,
+    mask_ids,
+    normalise,
+    severity_label,
+    status_label,
+)
+from fivestar.findings import ERROR, WARNING
+
+log = logging.getLogger(__name__)
+
+ERROR_RGB = "FFC7CE"
+WARNING_RGB = "FFEB9C"
+OK_RGB = "C6EFCE"
+HEADER_RGB = "D9D9D9"
+ERROR_FILL = PatternFill(fill_type="solid", start_color=ERROR_RGB, end_color=ERROR_RGB)
+WARNING_FILL = PatternFill(fill_type="solid", start_color=WARNING_RGB, end_color=WARNING_RGB)
+OK_FILL = PatternFill(fill_type="solid", start_color=OK_RGB, end_color=OK_RGB)
+HEADER_FILL = PatternFill(fill_type="solid", start_color=HEADER_RGB, end_color=HEADER_RGB)
+LINK_FONT = Font(color="0563C1", underline="single")
+BOLD = Font(bold=True)
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
+
+# 审核结果 table: header, column width (Excel character units; a CJK character ≈ 2).
+TABLE_COLUMNS = (
+    ("序号", 12),
+    ("严重程度", 10),
+    ("工作表", 14),
+    ("单元格", 16),
+    ("列", 24),
+    ("填写值", 20),
+    ("问题说明", 64),
+    ("是否已说明", 12),
+    ("规则编号", 30),
+)
+TABLE_HEADER_ROW = 10
+WHOLE_FILE = "（整个文件）"
+
+_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})$")
+_FORMULA_LEAD = ("=", "+", "-", "@")
+
+REASON_UNREADABLE = (
+    "所交文件无法作为 Excel 工作簿（.xlsx）打开（可能已损坏、加密，或并非 .xlsx 格式），"
+    "因此未能在原表上逐格标注。请用 Excel 或 WPS 另存为 .xlsx 后，按下表修改并重新上报。"
+)
+REASON_TOO_BIG = "所交文件超过大小限制，未在原表上逐格标注。请按下表修改后重新上报。"
+REASON_FAILED = "在原表副本上标注时出错，本文件只列出审核结果。请按下表修改。"
+REASON_NO_COPY = "本文件只列出审核结果，未附原表副本。请按下表在原填报文件中修改。"
+NOTE_COPY = (
+    "本文件是所交文件的副本（原文件未改动）：标红的单元格有错误，标黄的有提示，"
+    "鼠标移到单元格上可看批注；点“单元格”列可跳到该处。身份证号码已打码。"
+    "请在原填报文件中修改后重新上报，不要直接上报本文件。"
+)
+GUIDANCE = {
+    "rejected": "本次填报有错误，数据未入库。请修改下表列出的全部错误后重新上报；标黄的提示请一并核实。",
+    "accepted_with_warnings": (
+        "数据已通过审核并入库。请核实标黄的提示：如数据无误，可在“情况说明”工作表中写明原因"
+        "（位置填单元格如 村指标!F12，或填支部代码）。"
+    ),
+    "accepted": "数据已通过审核并入库，未发现问题。",
+    "superseded": "该版本已被之后通过审核的新版本替代。",
+}
+
+
+def feedback_path(feedback_dir: Path, period: str, county_code: str, version: int, status: str) -> Path:
+    """`<feedback_dir>/<period>/<county_code>_<period>_v<version>_审核结果.xlsx`.
+
+    `status` is accepted for symmetry with the writer; the name does not depend on it,
+    so a file version always has one feedback path.
+    """
+    del status
+    return Path(feedback_dir) / period / f"{county_code}_{period}_v{int(version)}_{SUMMARY_SHEET}.xlsx"
+
+
+def write_feedback_workbook(
+    original: Path,
+    out: Path,
+    findings: pd.DataFrame,
+    status: str,
+    *,
+    county_name: str,
+    county_code: str,
+    period: str,
+    explanations: pd.DataFrame | None = None,
+    copy_original: bool = True,
+    max_uncompressed_bytes: int = 100 * 1024 * 1024,
+    max_compression_ratio: float = 100.0,
+) -> Path:
+    """Write the submitter's feedback workbook to `out` and return `out`.
+
+    Never raises for a bad original: it falls back to a summary-only workbook.
+    Only an unwritable `out` (disk, permissions) raises.
+    """
+    original, out = Path(original), Path(out)
+    if out.resolve() == original.resolve():
+        raise ValueError("feedback must not overwrite the received file")
+    meta = {"status": status, "county_name": county_name, "county_code": county_code, "period": period}
+
+    reason = REASON_NO_COPY
+    if copy_original:
+        t0 = time.perf_counter()
+        wb, reason = _open_original(original, max_uncompressed_bytes, max_compression_ratio)
+        t_load = time.perf_counter() - t0
+        if wb is not None:
+            try:
+                t1 = time.perf_counter()
+                _annotate_copy(wb, findings, explanations, meta)
+                t2 = time.perf_counter()
+                _save(wb, out)
+                log.info(
+                    "feedback %s: load %.1fs, annotate %.2fs, save %.1fs",
+                    out.name,
+                    t_load,
+                    t2 - t1,
+                    time.perf_counter() - t2,
+                )
+                return out
+            except Exception:  # noqa: BLE001 — any odd original must still yield feedback
+                log.exception("annotating %s failed; writing summary-only feedback", original)
+                reason = REASON_FAILED
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SUMMARY_SHEET
+    df = normalise(findings)
+    _fill_summary(ws, df, explanations, meta, note=reason, link_sheets=set())
+    _save(wb, out)
+    return out
+
+
+# ---- opening the original ---------------------------------------------------------
+
+
+def _open_original(path: Path, max_bytes: int, max_ratio: float) -> tuple[Workbook | None, str]:
+    """Load for editing (formulas kept: never data_only), or explain why not."""
+    try:
+        # Zip-bomb guard from the central directory, before anything is inflated.
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+        total = sum(i.file_size for i in infos)
+        packed = sum(i.compress_size for i in infos)
+        if total > max_bytes or total / max(packed, 1) > max_ratio:
+            return None, REASON_TOO_BIG
+        # A file object skips openpyxl's extension check (archived copies may be named by hash).
+        with open(path, "rb") as fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "extension is not supported" noise from openpyxl
+            wb = load_workbook(fh, keep_vba=False, data_only=False, keep_links=True, rich_text=True)
+        return wb, NOTE_COPY
+    except Exception as exc:  # noqa: BLE001 — corrupt/encrypted/not-xlsx are expected inputs
+        log.info("feedback: cannot open %s as xlsx (%s: %s)", path, type(exc).__name__, exc)
+        return None, REASON_UNREADABLE
+
+
+# ---- annotating the copy ----------------------------------------------------------
+
+
+def _annotate_copy(
+    wb: Workbook, findings: pd.DataFrame, explanations: pd.DataFrame | None, meta: dict
+) -> None:
+    if SUMMARY_SHEET in wb.sheetnames:
+        # A resubmitted feedback copy: our old summary is not the submitter's data.
+        del wb[SUMMARY_SHEET]
+    df = normalise(findings, wb.sheetnames)
+    worksheets = {ws.title: ws for ws in wb.worksheets}
+    for ws in worksheets.values():
+        _scrub(ws)
+
+    # Plain dicts: per-cell pandas indexing costs ~2 ms a cell, 2 s per 1,000 marked cells.
+    by_cell: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    sheet_severity: dict[str, set[str]] = defaultdict(set)
+    for rec in df.to_dict("records"):
+        sheet = rec["sheet"]
+        if sheet in worksheets:
+            sheet_severity[sheet].add(rec["severity"])
+            ref = _cell_ref(rec["cell"])
+            if ref:
+                by_cell[(sheet, ref)].append(rec)
+
+    for (sheet, ref), recs in by_cell.items():
+        target = _writable_cell(worksheets[sheet], ref)
+        has_error = any(r["severity"] == ERROR for r in recs)
+        target.fill = ERROR_FILL if has_error else WARNING_FILL  # red wins over yellow
+        text = "\n".join(finding_line(r) for r in recs)  # already errors-first (normalise)
+        if target.comment is not None:  # keep the submitter's own note below ours
+            text += "\n——原批注——\n" + clean_text(target.comment.text)
+        target.comment = _comment(text)
+
+    for sheet, sevs in sheet_severity.items():
+        # Tab colour shows at a glance which sheets need attention.
+        worksheets[sheet].sheet_properties.tabColor = "FF0000" if ERROR in sevs else "FFC000"
+
+    summary = wb.create_sheet(SUMMARY_SHEET, 0)
+    _fill_summary(summary, df, explanations, meta, note=NOTE_COPY, link_sheets=set(worksheets))
+    for ws in wb.worksheets:
+        # Several selected tabs would open as a "group" in Excel; select only ours.
+        ws.sheet_view.tabSelected = False
+    summary.sheet_view.tabSelected = True
+    wb.active = 0
+
+
+def _scrub(ws: Worksheet) -> None:
+    """Mask resident IDs; drop stale annotations of ours (a resubmitted feedback copy)."""
+    # Iterate stored cells only: ws.iter_rows() would create every empty cell in the range.
+    for cell in list(ws._cells.values()):
+        value = cell.value
+        if isinstance(value, str):
+            if cell.data_type != "f" and len(value) >= 18:
+                masked = mask_ids(value)
+                if masked != value:
+                    cell.value = masked
+        elif (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and abs(value) >= 10**17  # an ID typed into a number cell
+            and float(value).is_integer()
+        ):
+            digits = str(int(value))
+            masked = mask_ids(digits)
+            if masked != digits:
+                cell.value = masked
+        if cell.comment is not None and cell.comment.author == FEEDBACK_AUTHOR:
+            cell.comment = None
+            rgb = str(cell.fill.fgColor.rgb or "") if cell.fill is not None else ""
+            if rgb[-6:].upper() in (ERROR_RGB, WARNING_RGB):
+                cell.fill = PatternFill(fill_type=None)
+
+
+def _cell_ref(cell: str) -> str:
+    """'f12' / '$F$12' → 'F12'; '' when not a usable A1 reference."""
+    m = _CELL_REF.match(str(cell or "").strip().upper())
+    if not m or column_index_from_string(m.group(1)) > 16384 or int(m.group(2)) > 1_048_576:
+        return ""
+    return f"{m.group(1)}{m.group(2)}"
+
+
+def _writable_cell(ws: Worksheet, ref: str):
+    """The cell at `ref`, or the top-left cell of the merged range covering it."""
+    cell = ws[ref]
+    if isinstance(cell, MergedCell):
+        for rng in ws.merged_cells.ranges:
+            if ref in rng:
+                return ws.cell(rng.min_row, rng.min_col)
+    return cell
+
+
+def _comment(text: str) -> Comment:
+    # Size the box so a few Chinese sentences are readable without resizing (≈ 22 CJK per line).
+    lines = sum(max(1, math.ceil(len(line) / 22)) for line in text.split("\n"))
+    c = Comment(text, FEEDBACK_AUTHOR, height=min(400, 24 + 16 * lines), width=320)
+    return c
+
+
+# ---- the 审核结果 sheet ------------------------------------------------------------
+
+
+def _put(cell, value) -> None:
+    """Write a value; text is always text (a leading = + - @ never becomes a formula)."""
+    if isinstance(value, str):
+        value = clean_text(value)
+        cell.value = value
+        cell.data_type = "s"
+        if value.startswith(_FORMULA_LEAD):
+            cell.quotePrefix = True  # Excel keeps it text even after the user edits the cell
+    else:
+        cell.value = value
+
+
+def _link(cell, sheet: str, ref: str) -> None:
+    quoted = sheet.replace("'", "''")
+    cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{quoted}'!{ref}")
+    cell.font = LINK_FONT
+
+
+def _fill_summary(
+    ws: Worksheet,
+    df: pd.DataFrame,
+    explanations: pd.DataFrame | None,
+    meta: dict,
+    *,
+    note: str,
+    link_sheets: set[str],
+) -> None:
+    status = str(meta["status"])
+    n = counts(df)
+    last_col = get_column_letter(len(TABLE_COLUMNS))
+
+    _put(ws["A1"], "五星支部月度填报审核结果")
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.merge_cells(f"A1:{last_col}1")
+    ws.row_dimensions[1].height = 24
+
+    county = f"{meta['county_name']}（{meta['county_code']}）" if meta["county_name"] else meta["county_code"]
+    warn_text = f"其中已说明 {n['explained']} 项" if n["explained"] else ""
+    info = [
+        (2, "县（市、区）", county, None),
+        (3, "填报期间", str(meta["period"]), None),
+        (4, "审核结论", status_label(status), None),
+        (5, "错误（项）", n["errors"], None),
+        (6, "提示（项）", n["warnings"], warn_text),
+        (7, "处理意见", GUIDANCE.get(status, ""), None),
+        (8, "标注说明", note, None),
+    ]
+    for r, label, value, extra in info:
+        _put(ws.cell(r, 1), label)
+        ws.cell(r, 1).font = BOLD
+        _put(ws.cell(r, 2), value)
+        ws.cell(r, 2).alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
+        if extra:
+            _put(ws.cell(r, 3), extra)
+        if r in (7, 8):
+            ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=len(TABLE_COLUMNS))
+            # Merged cells never auto-grow in Excel: give the text room (≈ 90 CJK per line).
+            ws.row_dimensions[r].height = 16 * max(1, math.ceil(len(str(value)) / 90)) + 4
+    verdict = ws.cell(4, 2)
+    verdict.font = Font(bold=True, size=12)
+    verdict.fill = {"rejected": ERROR_FILL, "accepted_with_warnings": WARNING_FILL}.get(status, OK_FILL)
+
+    hr = TABLE_HEADER_ROW
+    for c, (header, width) in enumerate(TABLE_COLUMNS, start=1):
+        cell = ws.cell(hr, c)
+        _put(cell, header)
+        cell.font = BOLD
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+        ws.column_dimensions[get_column_letter(c)].width = width
+    ws.freeze_panes = ws.cell(hr + 1, 1)
+
+    r = hr
+    for i, rec in enumerate(df.to_dict("records"), start=1):
+        r = hr + i
+        sheet, ref = str(rec["sheet"]), _cell_ref(rec["cell"])
+        sev = str(rec["severity"])
+        explained = "" if sev == ERROR else ("是" if bool(rec["explained"]) else "否")
+        values = [
+            i,
+            severity_label(sev),
+            sheet or WHOLE_FILE,
+            location(sheet, ref) if ref else "",
+            rec["column_name"],
+            rec["value"],
+            rec["message"],
+            explained,
+            rec["rule"],
+        ]
+        for c, v in enumerate(values, start=1):
+            cell = ws.cell(r, c)
+            _put(cell, v)
+            cell.alignment = WRAP_TOP if c in (5, 6, 7) else TOP
+        ws.cell(r, 2).fill = ERROR_FILL if sev == ERROR else WARNING_FILL if sev == WARNING else PatternFill()
+        if sheet in link_sheets:
+            if ref:
+                _link(ws.cell(r, 4), sheet, ref)
+            else:  # a sheet- or column-level finding: jump to the sheet's header
+                _link(ws.cell(r, 3), sheet, "A1")
+    if len(df):
+        ws.auto_filter.ref = f"A{hr}:{last_col}{r}"
+    else:
+        r += 1
+        _put(ws.cell(r, 1), "（未发现问题）")
+
+    # Explanations received (情况说明), so the submitter sees what was taken into account.
+    r += 2
+    _put(ws.cell(r, 1), "收到的情况说明")
+    ws.cell(r, 1).font = BOLD
+    r += 1
+    for c, header in ((1, "序号"), (4, "位置"), (7, "说明")):
+        _put(ws.cell(r, c), header)
+        ws.cell(r, c).font = BOLD
+        ws.cell(r, c).fill = HEADER_FILL
+    rows = explanation_rows(explanations)
+    if not rows:
+        _put(ws.cell(r + 1, 1), "（无）")
+    for i, (loc, text) in enumerate(rows, start=1):
+        row = r + i
+        _put(ws.cell(row, 1), i)
+        _put(ws.cell(row, 4), loc)
+        _put(ws.cell(row, 7), text)
+        ws.cell(row, 7).alignment = WRAP_TOP
+        sheet, _, ref = loc.replace("！", "!").partition("!")
+        ref = _cell_ref(ref)
+        if ref and sheet.strip() in link_sheets:
+            _link(ws.cell(row, 4), sheet.strip(), ref)
+
+    # Printable on one page width (PDF/print for the county office).
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{hr}:{hr}"
+
+
+def _save(wb: Workbook, out: Path) -> None:
+    """Save via a temporary file + rename: readers never see a half-written workbook."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        wb.save(tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,96 @@
+"""Realistic Chinese names for synthetic townships, villages, communities and people.
+
+In: a `random.Random` and a set of names already used in the county (names are kept
+unique within a county so that a person reading a report can tell branches apart).
+Out: names such as 城关镇 / 北关街道 / 刘店乡, 东王庄村 / 柳树湾村, 幸福路社区,
+and person names such as 王建国.
+"""
+
+from __future__ import annotations
+
+import random
+
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏"
+    "薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹"
+    "常武乔贺龚文牛申付岳聂耿靳翟樊闫葛苗司李王张刘"
+)
+GIVEN_NAMES = (
+    "建国 国庆 志强 卫东 红军 永强 海军 新民 俊峰 丽娟 秀英 桂兰 建华 保国 振华 德胜 玉梅 春花 "
+    "明 伟 磊 勇 军 涛 静 敏 艳 超 鹏 辉 洋 刚 杰 红 霞 峰 斌 亮 强 平 娜 丽 芳 军伟 志刚 学军 "
+    "卫国 国强 玉华 金凤 小龙 晓东 海燕 文杰 长青 满仓 铁柱 红旗 向阳 跃进 爱民 中华 建军 利民 "
+    "书娟 凤英 秀兰 文化 新华 宏伟 海涛 晓丽 冬梅 春生 秋菊 巧玲 少华 世杰 守信 传福 有才"
+).split()
+
+VILLAGE_PREFIX = ("", "", "", "", "东", "西", "南", "北", "前", "后", "大", "小", "上", "下", "新", "老")
+VILLAGE_SUFFIX = (
+    "庄 营 寨 屯 店 集 岗 楼 湾 沟 坡 洼 庙 桥 堂 园 河 窑 口 铺 湖 庄 庄 营 寨 家庄 家寨 家沟 家湾 庄户"
+).split()
+NATURE_VILLAGES = (
+    "柳树湾 石桥 杏花 槐树庄 桃园 青龙岗 白马 双井 五里铺 三官庙 八里营 十里铺 龙泉 清水河 "
+    "黄土岗 枣林 梨园 杨树林 南河 北河 东坡 西坡 大槐树 小河沿 红石岭 凤凰岭 白杨 马鞍山 卧龙岗 "
+    "官庄 高庄 李庄 赵庄 王庄 张庄 孙庄 刘庄 陈庄 杨庄 古城 新城 太平庄 安乐 永安 长乐 丰收 团结"
+).split()
+COMMUNITY_STEMS = (
+    "幸福路 建设路 人民路 解放路 文化路 和平路 中山路 红旗路 朝阳路 胜利路 友谊路 光明路 育才路 "
+    "健康路 新华路 迎宾路 工农路 东风路 长江路 黄河路 嵩山路 太行路 平原路 文明路 人和路 "
+    "锦绣 阳光 和谐 康乐 丽景 花园 东苑 西苑 北苑 南苑 新城 桥东 桥西 河畔 书香 金色家园 翰林苑 "
+    "北关 东关 西关 南关 城东 城西 城南 城北 站前 文苑 滨河 景园 怡园 龙城 凤凰城 新兴 兴华"
+).split()
+TOWN_STEMS = (
+    "水冶 白璧 吕村 崔家桥 韩陵 辛村 伦掌 铜冶 善应 马家 都里 洪河屯 许家沟 蒋村 磊口 安丰 曲沟 "
+    "北郭 瓦店 柳林 黄庄 石岗 高庄 刘集 张集 固岗 大屯 双庙 五里堡 三官庙 八里营 留光 古贤 宗村 "
+    "菜园 任固 瓦岗 王庄 老店 枣林 槐店 李寨 杨湖 郭庄 孙庄 新庄 东明 前进 太平 永安 长兴 龙泉 "
+    "白寨 黄集 范庄 苏村 朱营 桥头 河口 岗头 临河 北湖 南湖 西湖 青堆 吴庄 宋集 牛屯 焦虎 杜桥"
+).split()
+TOWN_SUFFIX_CHARS = "店集庄营寨岗湖桥楼屯"
+STREET_STEMS = (
+    "北关 东城 西关 南关 城关 解放路 桥北 新华 人民路 文化路 中华路 东风 红旗 朝阳 银杏 "
+    "光明 建设 和平 站前 滨河 北城 南城 东关 西城 新城 汇源 龙山 凤凰"
+).split()
+
+
+def person_name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
+
+
+def _unique(rng: random.Random, used: set[str], make) -> str:
+    for _ in range(200):
+        name = make()
+        if name not in used:
+            used.add(name)
+            return name
+    # A very large county can exhaust a pool: disambiguate with a number, as real places do (一村, 二村).
+    base = make()
+    n = 2
+    while f"{base[:-1]}{n}{base[-1]}" in used:
+        n += 1
+    name = f"{base[:-1]}{n}{base[-1]}"
+    used.add(name)
+    return name
+
+
+def village_name(rng: random.Random, used: set[str]) -> str:
+    def make() -> str:
+        if rng.random() < 0.25:
+            return rng.choice(NATURE_VILLAGES) + "村"
+        return rng.choice(VILLAGE_PREFIX) + rng.choice(SURNAMES) + rng.choice(VILLAGE_SUFFIX) + "村"
+
+    return _unique(rng, used, make)
+
+
+def community_name(rng: random.Random, used: set[str]) -> str:
+    return _unique(rng, used, lambda: rng.choice(COMMUNITY_STEMS) + "社区")
+
+
+def town_name(rng: random.Random, used: set[str], kind: str) -> str:
+    """kind: 镇, 乡 or 街道."""
+
+    def make() -> str:
+        if kind == "街道":
+            return rng.choice(STREET_STEMS) + "街道"
+        if rng.random() < 0.5:
+            return rng.choice(TOWN_STEMS) + kind
+        return rng.choice(SURNAMES) + rng.choice(TOWN_SUFFIX_CHARS) + kind
+
+    return _unique(rng, used, make)

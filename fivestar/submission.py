@@ -1,0 +1,70 @@
+"""Record one validated file version in the warehouse.
+
+In: the discovered file version, its parsed workbook, its findings, where it was
+archived, and the run id. Out: the version's final status (accepted,
+accepted_with_warnings, rejected or superseded), after one warehouse transaction
+that stores the submission row, its findings and (unless rejected) its facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from fivestar import cells
+from fivestar.config import Rulebook
+from fivestar.ingest.discover import FileVersion
+from fivestar.ingest.facts import build_facts
+from fivestar.ingest.read import ParsedWorkbook
+from fivestar.warehouse.load import load_version
+
+STATUS_ZH = {
+    "accepted": "通过",
+    "accepted_with_warnings": "通过(有提示)",
+    "rejected": "退回",
+    "superseded": "已被更正版本替代",
+}
+
+
+def status_of(findings: pd.DataFrame) -> str:
+    if (findings["severity"] == "error").any():
+        return "rejected"
+    return "accepted_with_warnings" if len(findings) else "accepted"
+
+
+def submission_record(fv: FileVersion, parsed: ParsedWorkbook, archive_path: Path, run_id: str, rb: Rulebook) -> dict[str, Any]:
+    cover = parsed.cover
+    return {
+        "county_code": fv.county_code,
+        "period": fv.period,
+        "version": fv.version,
+        "file_name": cells.mask_ids_in(fv.file_name),
+        "file_sha256": fv.sha256,
+        "archive_path": str(archive_path),
+        "received_at": dt.datetime.fromtimestamp(fv.mtime).replace(microsecond=0),
+        "processed_at": dt.datetime.now().replace(microsecond=0),
+        "run_id": run_id,
+        "rulebook_hash": rb.hash,
+        "county_name": cover["county_name"].text if "county_name" in cover else None,
+        "submitter": cover["submitter"].text if "submitter" in cover else None,
+        "phone": cover["phone"].text if "phone" in cover else None,
+        "email": cover["email"].text if "email" in cover else None,
+    }
+
+
+def load_submission(
+    engine: Engine,
+    fv: FileVersion,
+    parsed: ParsedWorkbook,
+    findings: pd.DataFrame,
+    archive_path: Path,
+    run_id: str,
+    rb: Rulebook,
+) -> str:
+    record = submission_record(fv, parsed, archive_path, run_id, rb)
+    facts = {} if parsed.fatal or status_of(findings) == "rejected" else build_facts(parsed, rb, fv.county_code, fv.period, fv.version)
+    return load_version(engine, record, facts, findings)

@@ -1,0 +1,58 @@
+"""Create or update the warehouse schema.
+
+In: an Engine. Out: every table of sql/001_schema.sql (CREATE TABLE IF NOT EXISTS) and
+the rpt_* views of sql/002_views.sql (dropped and recreated), applied in file-name
+order inside one transaction; running it again changes nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from fivestar.warehouse import dialect
+from fivestar.warehouse.retry import retrying
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+
+def schema_statements(dialect_name: str, sql_dir: Path = SQL_DIR) -> list[str]:
+    """All statements of sql/*.sql for one dialect, in execution order."""
+    files = sorted(sql_dir.glob("*.sql"))
+    if not files:
+        raise FileNotFoundError(f"No schema files in {sql_dir}")
+    out: list[str] = []
+    for f in files:
+        out.extend(dialect.split_statements(dialect.render_sql(f.read_text(encoding="utf-8"), dialect_name)))
+    return out
+
+
+def set_meta(conn: Connection, key: str, value: str | None) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO meta (key, value) VALUES (:k, :v) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        ),
+        {"k": key, "v": value},
+    )
+
+
+def get_meta(conn: Connection, key: str) -> str | None:
+    return conn.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar_one_or_none()
+
+
+@retrying
+def ensure_schema(engine: Engine) -> None:
+    """Apply sql/*.sql (idempotent): tables if missing, views always recreated."""
+    name = dialect.name_of(engine)
+    statements = schema_statements(name)
+    with engine.begin() as conn:
+        if name == dialect.POSTGRES:
+            # Two processes recreating views at once would deadlock; serialise them.
+            schema = conn.exec_driver_sql(dialect.PG_CURRENT_SCHEMA).scalar_one()
+            conn.exec_driver_sql(dialect.PG_XACT_LOCK % dialect.advisory_key("schema", schema))
+        for stmt in statements:
+            # no_parameters: the driver must not read '%' in DDL as a placeholder.
+            conn.exec_driver_sql(stmt, execution_options={"no_parameters": True})

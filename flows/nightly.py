@@ -1,0 +1,123 @@
+"""The pipeline flow: every new or changed submission → validated, loaded, derived, alerted.
+
+In: parameters period / county / force (the CLI's `fivestar run`, the nightly
+schedule, or a deployment run after a correction). Out: a run result dict
+(run id, per-version summary rows, unrecognised files) and a markdown artifact.
+The flow only sequences tasks; each task wraps a plain stage function.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from prefect import flow
+
+from fivestar.context import RunContext, open_context
+from fivestar.ingest.discover import FileVersion
+from fivestar.submission import status_of
+from fivestar.summary import build_summary
+from fivestar.validate.engine import Submission
+from fivestar.warehouse.load import known_versions
+from fivestar.warehouse.lock import run_lock
+from tasks.ingest import discover_task, read_task
+from tasks.load import derive_task, finish_run_task, load_task, start_run_task
+from tasks.notify import alert_task, digest_task, feedback_task
+from tasks.validate import priors_task, validate_task
+
+log = logging.getLogger("fivestar.flow")
+
+
+def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> list[dict[str, Any]]:
+    s, rb = ctx.settings, ctx.rulebook
+    read = read_task(batch, s.archive_dir, rb, ctx.limits, s.id_hash_key)
+    subs = [Submission(pw, fv.county_code, fv.period, fv.version) for fv, (_, pw) in zip(batch, read, strict=True)]
+    priors = priors_task(ctx.engine, [fv.county_code for fv in batch], batch[0].period)
+    findings = validate_task(subs, rb, ctx.registry, priors)
+    rows = []
+    for fv, (archived, pw) in zip(batch, read, strict=True):
+        f = findings[fv.sha256]
+        county_name = ctx.registry.county_name(fv.county_code) or fv.county_code
+        row: dict[str, Any] = {"county_code": fv.county_code, "period": fv.period, "version": fv.version, "file_name": fv.file_name}
+        try:
+            # Feedback first: if the disk is full, the load is not committed and the next run retries.
+            xlsx, html = feedback_task(fv, archived, f, status_of(f), county_name, s.feedback_dir, pw.frames.get("explanations"))
+            status = load_task(ctx.engine, fv, pw, f, archived, run_id, rb)
+        except Exception as exc:  # one county's failure is that county's, the run goes on
+            log.error("county %s %s v%s failed: %s", fv.county_code, fv.period, fv.version, exc)
+            rows.append({**row, "status": "failed", "errors": None, "warnings": None, "error": str(exc)[:300]})
+            continue
+        if pw.detail:
+            log.warning("%s: %s", fv.file_name, pw.detail)
+        rows.append(
+            {
+                **row,
+                "status": status,
+                "errors": int((f["severity"] == "error").sum()),
+                "warnings": int((f["severity"] == "warning").sum()),
+                "feedback": str(xlsx),
+                "report": str(html),
+                "_findings": f,
+            }
+        )
+    return rows
+
+
+@flow(name="fivestar-run", log_prints=False, validate_parameters=True)
+def fivestar_run(period: str | None = None, county: str | None = None, force: bool = False) -> dict[str, Any]:
+    ctx = open_context()
+    params = {"period": period, "county": county, "force": force}
+    with run_lock(ctx.engine, wait=True):
+        run_id = start_run_task(ctx.engine, ctx.registry, params, ctx.rulebook.hash)
+        try:
+            disc = discover_task(ctx.settings.raw_dir, ctx.registry.county_codes, known_versions(ctx.engine), period, county, force)
+            processed: list[dict[str, Any]] = []
+            for per in sorted({v.period for v in disc.versions}):
+                processed += _process_period(ctx, run_id, [v for v in disc.versions if v.period == per])
+            touched = derive_task(ctx.engine, ctx.rulebook, run_id)
+            failed_alerts = []
+            for row in processed:
+                if "_findings" not in row:
+                    continue
+                recs = alert_task(
+                    ctx.engine, ctx.settings, ctx.registry, run_id,
+                    county_code=row["county_code"], period=row["period"], version=row["version"],
+                    status=row["status"], findings=row.pop("_findings"), attachment=_path(row.get("feedback")),
+                )
+                failed_alerts += [r for r in recs if r["outcome"] != "sent"]
+            summary = build_summary(ctx.engine, processed)
+            rejected = [r for r in processed if r["status"] in ("rejected", "failed")]
+            for per in sorted({r["period"] for r in processed}):
+                submitted = {r["county_code"] for r in processed if r["period"] == per}
+                missing = [{"county_code": c, "county_name": ctx.registry.county_name(c)} for c in sorted(ctx.registry.county_codes - submitted)]
+                digest_task(ctx.engine, ctx.settings, run_id, period=per, rejected=[r for r in rejected if r["period"] == per], missing=missing, failed=failed_alerts)
+            result = {
+                "run_id": run_id,
+                "summary": summary.to_dict("records"),
+                "unrecognised": disc.unrecognised,
+                "derived": [list(t) for t in touched],
+            }
+            finish_run_task(ctx.engine, run_id, "completed", {k: v for k, v in result.items() if k != "summary"} | {"processed": len(processed)})
+            _artifact(result)
+            return result
+        except BaseException as exc:
+            finish_run_task.fn(ctx.engine, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"[:500]})
+            raise
+
+
+def _path(p: Any) -> Any:
+    from pathlib import Path
+
+    return Path(p) if p else None
+
+
+def _artifact(result: dict[str, Any]) -> None:
+    try:
+        from prefect.artifacts import create_markdown_artifact
+
+        lines = ["| 县 | 期间 | 版本 | 状态 | 错误 | 提示 |", "|---|---|---|---|---|---|"]
+        for r in result["summary"]:
+            lines.append(f"| {r['county_code']} | {r['period']} | {r['version']} | {r['status']} | {r['errors']} | {r['warnings']} |")
+        create_markdown_artifact("\n".join(lines), key="fivestar-run", description=f"run {result['run_id']}")
+    except Exception as exc:  # an artifact is a convenience; never fail the run for it
+        log.warning("could not publish the run artifact: %s", exc)

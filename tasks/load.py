@@ -1,0 +1,39 @@
+"""Prefect tasks around the warehouse: load one version, derive ratings, run records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy.engine import Engine
+
+from fivestar.config import Registry, Rulebook
+from fivestar.ingest.discover import FileVersion
+from fivestar.ingest.read import ParsedWorkbook
+from fivestar.submission import load_submission
+from fivestar.warehouse.derive import derive_pending
+from fivestar.warehouse.load import finish_run, start_run, sync_registry
+
+
+@task(name="load-version", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def load_task(engine: Engine, fv: FileVersion, parsed: ParsedWorkbook, findings: pd.DataFrame, archived: Path, run_id: str, rb: Rulebook) -> str:
+    return load_submission(engine, fv, parsed, findings, archived, run_id, rb)
+
+
+@task(name="derive", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def derive_task(engine: Engine, rb: Rulebook, run_id: str) -> list[tuple[str, int]]:
+    return derive_pending(engine, rb, run_id)
+
+
+@task(name="start-run", cache_policy=NO_CACHE)
+def start_run_task(engine: Engine, registry: Registry, params: dict[str, Any], rulebook_hash: str) -> str:
+    sync_registry(engine, registry)
+    return start_run(engine, params, rulebook_hash)
+
+
+@task(name="finish-run", cache_policy=NO_CACHE)
+def finish_run_task(engine: Engine, run_id: str, outcome: str, summary: Any) -> None:
+    finish_run(engine, run_id, outcome, summary)

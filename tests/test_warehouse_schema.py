@@ -1,0 +1,167 @@
+"""Warehouse schema, engine and bulk insert on SQLite and PostgreSQL.
+
+In: the `warehouse_url` / `warehouse_engine` fixtures (conftest.py). Out: checks that
+sql/*.sql applies idempotently, matches fivestar.warehouse.tables and the interfaces.md
+view contract, that engines are configured as promised and that insert_frame stores
+NA/NaN/NaT as NULL and numpy values as plain values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from fivestar.warehouse import (
+    WarehouseUnavailable,
+    check_reachable,
+    ensure_schema,
+    insert_frame,
+    make_engine,
+    safe_url,
+    tables,
+)
+from fivestar.warehouse.dialect import split_statements
+
+
+def _relations(engine: Engine) -> tuple[list[str], list[str]]:
+    insp = sa.inspect(engine)
+    return sorted(insp.get_table_names()), sorted(insp.get_view_names())
+
+
+def test_ensure_schema_is_idempotent(warehouse_engine: Engine) -> None:
+    before = _relations(warehouse_engine)
+    with warehouse_engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO meta (key, value) VALUES ('probe', 'kept')"))
+    ensure_schema(warehouse_engine)
+    ensure_schema(warehouse_engine)
+    assert _relations(warehouse_engine) == before
+    assert set(before[0]) == set(tables.ALL_TABLES)
+    assert set(before[1]) == set(tables.RPT_VIEWS)
+    with warehouse_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT value FROM meta WHERE key = 'probe'")).scalar() == "kept"
+
+
+def test_tables_match_python_column_lists(warehouse_engine: Engine) -> None:
+    insp = sa.inspect(warehouse_engine)
+    for table, cols in tables.ALL_TABLES.items():
+        assert tuple(c["name"] for c in insp.get_columns(table)) == cols, table
+
+
+def test_views_carry_the_contract_columns(warehouse_engine: Engine) -> None:
+    with warehouse_engine.connect() as conn:
+        for view, contract in tables.RPT_VIEWS.items():
+            cols = tuple(conn.execute(sa.text(f"SELECT * FROM {view} WHERE 1 = 0")).keys())
+            assert cols[: len(contract)] == contract, view
+
+
+def test_alert_delivery_ids_are_generated(warehouse_engine: Engine) -> None:
+    with warehouse_engine.begin() as conn:
+        for attempt in (1, 2):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO alert_delivery (run_id, county_code, period, version, channel, recipient, "
+                    "attempt, outcome) VALUES ('r', '410522', '2026-11', 1, 'email', 'a@b.c', :a, 'sent')"
+                ),
+                {"a": attempt},
+            )
+        ids = conn.execute(sa.text("SELECT id FROM alert_delivery ORDER BY id")).scalars().all()
+    assert len(set(ids)) == 2 and all(i is not None for i in ids)
+
+
+def test_insert_frame_converts_missing_and_numpy_values(warehouse_engine: Engine) -> None:
+    df = pd.DataFrame(
+        {
+            "county_code": ["410522", "410522", "410522"],
+            "period": ["2026-11"] * 3,
+            "version": np.array([1, 1, 1], dtype=np.int64),
+            "seq": pd.array([2, 3, 4], dtype="Int64"),
+            "event_date": [dt.date(2026, 11, 5), None, dt.date(2026, 11, 30)],
+            "branch_code": ["410522100001"] * 3,
+            "subject_type": ["支部", "户", "党员"],
+            "subject_id": ["410522100001", "H1", "DY1"],
+            "item_code": ["ZB01", "HH01", "DY01"],
+            "points": [np.float64(2.0), np.nan, np.float64(-1.5)],
+            "note": ["", None, pd.NA],
+            "sheet_row": pd.array([2, None, 4], dtype="Int64"),
+        }
+    )
+    with warehouse_engine.begin() as conn:
+        assert insert_frame(conn, "ledger", df) == 3
+        assert insert_frame(conn, "ledger", df.iloc[0:0]) == 0
+    with warehouse_engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT seq, event_date, points, note, sheet_row FROM ledger ORDER BY seq")
+        ).all()
+    assert [r.seq for r in rows] == [2, 3, 4]
+    assert str(rows[0].event_date)[:10] == "2026-11-05" and rows[1].event_date is None
+    assert rows[0].points == 2.0 and rows[1].points is None and rows[2].points == -1.5
+    assert rows[0].note == "" and rows[1].note is None and rows[2].note is None
+    assert rows[1].sheet_row is None and rows[2].sheet_row == 4
+
+
+def test_insert_frame_timestamps_and_booleans(warehouse_engine: Engine) -> None:
+    df = pd.DataFrame(
+        {
+            "county_code": ["410522"],
+            "period": ["2026-11"],
+            "version": [1],
+            "seq": [1],
+            "severity": ["warning"],
+            "explained": np.array([True]),
+            "row_number": pd.array([None], dtype="Int64"),
+        }
+    )
+    run = pd.DataFrame({"run_id": ["r1", "r2"], "started_at": pd.to_datetime(["2026-12-01 02:00:00", None])})
+    run.loc[1, "started_at"] = pd.Timestamp("2026-12-02 02:00:05")
+    run["finished_at"] = pd.Series([pd.NaT, pd.Timestamp("2026-12-02 02:10:00")])
+    with warehouse_engine.begin() as conn:
+        insert_frame(conn, "dq_issue", df)
+        insert_frame(conn, "run", run)
+    with warehouse_engine.connect() as conn:
+        issue = conn.execute(sa.text("SELECT explained, row_number FROM dq_issue")).one()
+        got = conn.execute(sa.text("SELECT run_id, started_at, finished_at FROM run ORDER BY run_id")).all()
+    assert bool(issue.explained) is True and issue.row_number is None
+    assert str(got[0].started_at).startswith("2026-12-01 02:00:00") and got[0].finished_at is None
+    assert str(got[1].finished_at).startswith("2026-12-02 02:10:00")
+
+
+def test_insert_frame_rejects_odd_identifiers(warehouse_engine: Engine) -> None:
+    with warehouse_engine.begin() as conn, pytest.raises(ValueError):
+        insert_frame(conn, "meta; DROP TABLE run", pd.DataFrame({"key": ["a"]}))
+
+
+def test_sqlite_engine_creates_folder_and_uses_wal(tmp_path) -> None:
+    path = tmp_path / "deep" / "er" / "w.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        check_reachable(engine)
+        assert path.parent.is_dir()
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar().lower() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    finally:
+        engine.dispose()
+
+
+def test_unreachable_warehouse_message_hides_password() -> None:
+    url = "postgresql+psycopg://fivestar:s3cret-pw@127.0.0.1:1/warehouse"
+    engine = make_engine(url)
+    try:
+        with pytest.raises(WarehouseUnavailable) as info:
+            check_reachable(engine)
+    finally:
+        engine.dispose()
+    msg = str(info.value)
+    assert "s3cret-pw" not in msg
+    assert "127.0.0.1:1/warehouse" in msg and "Cannot reach the warehouse" in msg
+    assert "s3cret" not in safe_url(url)
+
+
+def test_statement_splitter_ignores_comments() -> None:
+    sql = "-- head; \nCREATE TABLE a (x TEXT); -- tail;\nSELECT '--;' AS y;\n"
+    assert split_statements(sql) == ["CREATE TABLE a (x TEXT)", "SELECT '--;' AS y"]
