@@ -101,6 +101,50 @@ def sample(
     console.print(f"use: FIVESTAR_RAW_DIR={out / 'raw'} FIVESTAR_CONFIG_DIR={out / 'config'} fivestar run")
 
 
+@app.command()
+def template(
+    period: Annotated[str, typer.Option(help="Month the template is for (YYYY-MM).")],
+    out: Annotated[Path, typer.Option(help="Output file (with --county) or folder (with --all).")],
+    county: Annotated[str | None, typer.Option(help="County code (6 digits).")] = None,
+    all_counties: Annotated[bool, typer.Option("--all", help="One template per registered county.")] = False,
+    email: Annotated[bool, typer.Option("--email", help="With --all: e-mail each county its template (opt-in).")] = False,
+) -> None:
+    """Write pre-filled submission templates with drop-downs and input checks."""
+    from fivestar.template import run_template_command
+
+    if bool(county) == all_counties:
+        console.print("[red]Give exactly one of --county CODE or --all.[/]")
+        raise typer.Exit(2)
+    paths = run_template_command(period=period, out=out, county=county, send_email=email)
+    for p in paths:
+        console.print(str(p))
+
+
+@app.command()
+def report(
+    year: Annotated[int | None, typer.Option(help="Year (default: the latest with data).")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("data/processed/reports"),
+    branch: Annotated[str | None, typer.Option(help="One branch's card instead of the full report.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of month YYYY-MM (default: latest).")] = None,
+) -> None:
+    """Write the leaders' report (HTML and XLSX, in Chinese) from the warehouse."""
+    from fivestar.report import run_report_command
+
+    for p in run_report_command(year=year, out=out, branch=branch, as_of=as_of):
+        console.print(str(p))
+
+
+@app.command()
+def serve(
+    cron: Annotated[str, typer.Option(help="Cron schedule (Asia/Shanghai).")] = "0 2 * * *",
+    name: Annotated[str, typer.Option(help="Deployment name.")] = "nightly",
+) -> None:
+    """Register the nightly schedule with Prefect and serve it (Ctrl-C to stop)."""
+    from flows.serve import serve_nightly
+
+    serve_nightly(cron=cron, name=name)
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 
