@@ -114,7 +114,7 @@ def hash_id(s: str, key: str) -> str:
 
 def display(v: Any) -> str:
     """How a raw value is shown back to people: never a resident ID."""
-    if v is None:
+    if v is None or (isinstance(v, float) and v != v):  # blank, NaN
         return ""
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
         s = str(int(v))
@@ -131,7 +131,7 @@ def parse_number(v: Any, *, integer: bool = False) -> tuple[float | None, str | 
     warn = None
     if is_blank(v):
         return None, BLANK, None
-    if isinstance(v, bool) or isinstance(v, dt.date | dt.time | dt.timedelta):
+    if isinstance(v, bool | dt.date | dt.time | dt.timedelta):
         return None, NOT_NUMBER, None
     if isinstance(v, int | float):
         x = float(v)

@@ -8,7 +8,6 @@ so `--help` stays fast.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,11 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-# No internet on these machines and no telemetry wanted: set before Prefect is imported.
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+import flows  # noqa: F401  (sets Prefect environment defaults before Prefect is imported)
 
 app = typer.Typer(help="Five-Star Party Branch (五星支部) data pipeline.", no_args_is_help=True, add_completion=False)
 console = Console()
@@ -94,9 +89,13 @@ def sample(
 ) -> None:
     """Write a synthetic province: registry, submitters and county workbooks (some with errors)."""
     from fivestar.sample import generate
+    from fivestar.settings import load_settings
 
+    rulebook_dir = load_settings().config_dir
+    if not (rulebook_dir / "rulebook.yaml").exists():  # run from elsewhere: the shipped default rulebook
+        rulebook_dir = Path(__file__).resolve().parents[1] / "config"
     with console.status("generating ..."):
-        manifest = generate(out, period, counties=counties, seed=seed, months=months)
+        manifest = generate(out, period, counties=counties, seed=seed, months=months, rulebook_dir=rulebook_dir)
     console.print(f"wrote {len(manifest.files)} workbooks under {out / 'raw'} and config under {out / 'config'}")
     console.print(f"use: FIVESTAR_RAW_DIR={out / 'raw'} FIVESTAR_CONFIG_DIR={out / 'config'} fivestar run")
 

@@ -97,8 +97,9 @@ class Ratings:
 def round_half_up(x: Any, decimals: int = 2) -> Any:
     """Round half away from zero (as 四舍五入 / Excel ROUND), robust to float noise.
 
-    62.005 is stored as 62.00499999…, so naive rounding gives 62.0; scaling first and
-    snapping the scaled value to 6 decimals removes that noise before the half-up step.
+    Scores are sums of floats: 20 × 0.60025 + 50 is 62.004999999999995, and 2.675 is
+    stored as 2.67499999…, so round() gives 62.0 and 2.67. Scaling first and snapping
+    the scaled value to 6 decimals removes that noise before the half-up step (62.01, 2.68).
     Accepts a scalar, an array or a Series and returns the same kind.
     """
     scale = 10.0**decimals

@@ -12,7 +12,8 @@ Out:
 - `branch_points`: one row per branch and month (the `branch_points` frame).
 
 Order of events everywhere: period, then event_date, then seq (the Excel row), as in
-submission.md. Everything is vectorised (groupby/cumsum); there is no loop over rows.
+submission.md. Everything is vectorised (factorised keys, lexsort, bincount, grouped
+cumsum); the only Python loop visits 支部 rows whose subject id differs from the branch code.
 """
 
 from __future__ import annotations

@@ -1,1 +1,18 @@
-"""Prefect flows: sequence the tasks, pass parameters, hold schedules."""
+"""Prefect flows: sequence the tasks, pass parameters, hold schedules.
+
+Importing this package sets Prefect defaults for these machines (no internet, no
+telemetry, a patient temporary server) before Prefect itself is imported.
+"""
+
+import os
+
+_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_TO_API_ENABLED": "false",
+    # A busy 2-core machine can take longer than Prefect's default 20 s to start its temporary server.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}
+for _k, _v in _DEFAULTS.items():
+    os.environ.setdefault(_k, _v)

@@ -284,10 +284,12 @@ def test_indicator_points_is_vectorised_and_uses_configured_full_marks() -> None
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (62.005, 62.01),  # stored as 62.00499999…: naive round() gives 62.0
+        (62.005, 62.01),
+        (20 * 0.60025 + 50.0, 62.01),  # = 62.004999999999995: naive round() gives 62.0
+        (1.5 + 60.505, 62.01),
         (71.515151, 71.52),
         (61.0 + 1.0, 62.0),
-        (2.675, 2.68),
+        (2.675, 2.68),  # stored as 2.67499999…: naive round() gives 2.67
         (1.005, 1.01),
         (62.004999, 62.0),
         (79.994, 79.99),

@@ -9,6 +9,7 @@ NA/NaN/NaT as NULL and numpy values as plain values.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -165,3 +166,26 @@ def test_unreachable_warehouse_message_hides_password() -> None:
 def test_statement_splitter_ignores_comments() -> None:
     sql = "-- head; \nCREATE TABLE a (x TEXT); -- tail;\nSELECT '--;' AS y;\n"
     assert split_statements(sql) == ["CREATE TABLE a (x TEXT)", "SELECT '--;' AS y"]
+
+
+def test_reader_grants_on_views_survive_ensure_schema(warehouse_engine: Engine) -> None:
+    if warehouse_engine.dialect.name != "postgresql":
+        pytest.skip("grants exist on PostgreSQL only")
+    role = f"fs_reader_{uuid.uuid4().hex[:10]}"  # roles are cluster-wide: unique name
+    with warehouse_engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} NOLOGIN")
+        conn.exec_driver_sql(f"GRANT SELECT ON rpt_submission, rpt_area_summary TO {role}")
+    try:
+        ensure_schema(warehouse_engine)
+        with warehouse_engine.connect() as conn:
+            got = {
+                v: conn.execute(
+                    sa.text("SELECT has_table_privilege(:r, :v, 'SELECT')"), {"r": role, "v": v}
+                ).scalar()
+                for v in ("rpt_submission", "rpt_area_summary", "rpt_dq_issue")
+            }
+        assert got == {"rpt_submission": True, "rpt_area_summary": True, "rpt_dq_issue": False}
+    finally:
+        with warehouse_engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")

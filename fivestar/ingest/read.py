@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,9 @@ class ParsedWorkbook:
 
 def file_error(file_key: str, code: str, detail: str = "") -> ParsedWorkbook:
     zh, en = FILE_MESSAGES.get(code, FILE_MESSAGES["unreadable"])
-    pw = ParsedWorkbook(file_key=file_key, path=Path(), fatal=True, detail=f"{en} {detail}".strip())
+    # detail goes to logs: exception texts may quote the file name, which may hold an ID.
+    detail = cells.mask_ids_in(f"{en} {detail}".strip())
+    pw = ParsedWorkbook(file_key=file_key, path=Path(), fatal=True, detail=detail)
     pw.findings = make_findings([finding(ERROR, f"file.{code}", zh, file_key=file_key)])
     return pw
 
@@ -94,7 +97,10 @@ def read_workbook(path: Path, rb: Rulebook, limits: Limits, *, file_key: str, id
     try:
         return reader.read()
     except Exception as exc:  # a reader bug on one odd file must not stop the run
-        log.exception("reading %s failed", path.name)
+        # The traceback, masked: its texts may quote a file name holding a resident ID.
+        log.error(
+            "reading %s failed\n%s", cells.mask_ids_in(path.name), cells.mask_ids_in(traceback.format_exc())
+        )
         pw = file_error(file_key, "unreadable", f"{type(exc).__name__}: {exc}"[:300])
         pw.path = path
         return pw
@@ -284,9 +290,9 @@ class _Reader:
                 # cached value as empty cells; the sheet XML tells them apart.
                 if problems is None:
                     problems = self.parts.cell_problems(self._actual(sheet))
-                if problems:
+                if problems:  # an error cell reads as its text ('#DIV/0!'); formulas stay blank
                     raw = [
-                        problems.get((n, letter), v) or v if cells.is_blank(v) else v
+                        (problems.get((n, letter)) or v) if cells.is_blank(v) else v
                         for v, n in zip(raw, excel_rows, strict=True)
                     ]
             values, issues, warns = _parse_column(col, raw, excel_rows, letter, pct, key, self.id_key)

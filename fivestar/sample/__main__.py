@@ -61,9 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(m.files)} workbooks in {where} ({time.perf_counter() - t0:.1f} s): "
         f"{s['accepted']} accepted, {s['accepted_with_warnings']} accepted_with_warnings, {s['rejected']} rejected"
     )
-    for f in m.files:
-        rules = ", ".join(f"{i.severity}:{i.rule}@{i.location}" for i in f.issues)
-        print(f"  {f.path}  {f.expected_status}  {rules}")
+    try:
+        for f in m.files:
+            rules = ", ".join(f"{i.severity}:{i.rule}@{i.location}" for i in f.issues)
+            print(f"  {f.path}  {f.expected_status}  {rules}")
+    except BrokenPipeError:  # piped into head
+        pass
     return 0
 
 

@@ -26,7 +26,6 @@ from fivestar.sample.values import (
     LedgerState,
     VetoEvent,
     branch_events,
-    indicator_defs,
     indicator_values,
     veto_events,
     ym,
@@ -73,25 +72,38 @@ class Style:
         return out
 
 
+# The first counties of every run show the main habits side by side (a three-county
+# quickstart then has plain rates, percent cells and a mix); later counties draw at random.
+SHOWCASE = (
+    {"rates": "plain", "codes_as_numbers": False, "date_style": "cell", "period_style": "iso"},
+    {"rates": "percent", "codes_as_numbers": True, "date_style": "cell", "period_style": "cn"},
+    {"rates": "mixed", "codes_as_numbers": False, "date_style": "iso", "period_style": "date"},
+    {"rates": "plain", "codes_as_numbers": False, "date_style": "cn", "period_style": "slash"},
+)
+
+
 def county_style(rb: Rulebook, county: County, index: int, seed: int, inject: bool) -> Style:
     rng = random.Random(f"{seed}|style|{county.code}")
     rate_keys = sorted(set(rb.indicators.loc[rb.indicators["value_type"] == "rate", "key"]))
-    mode = rng.choices(["plain", "percent", "mixed"], [0.5, 0.25, 0.25])[0]
-    if mode == "percent":
-        percent = frozenset(rate_keys)
-    elif mode == "mixed":
-        percent = frozenset(k for k in rate_keys if rng.random() < 0.5)
-    else:
-        percent = frozenset()
+    drawn = {
+        "rates": rng.choices(["plain", "percent", "mixed"], [0.5, 0.25, 0.25])[0],
+        "codes_as_numbers": rng.random() < 0.25,
+        "date_style": rng.choices(["cell", "iso", "cn", "slash"], [0.7, 0.15, 0.1, 0.05])[0],
+        "period_style": rng.choices(["iso", "cn", "date", "slash"], [0.5, 0.25, 0.15, 0.1])[0],
+    }
+    if index < len(SHOWCASE):
+        drawn.update(SHOWCASE[index])
+    mixed = frozenset(k for k in rate_keys if rng.random() < 0.5) or frozenset(rate_keys[:1])
+    percent = {"plain": frozenset(), "percent": frozenset(rate_keys), "mixed": mixed}[drawn["rates"]]
     fields = [f["key"] for f in rb.cover_fields]
     order = list(fields)
     if rng.random() < 0.2:
         rng.shuffle(order)  # labels may come in any row order
     return Style(
-        codes_as_numbers=rng.random() < 0.25,
+        codes_as_numbers=drawn["codes_as_numbers"],
         percent_keys=percent,
-        date_style=rng.choices(["cell", "iso", "cn", "slash"], [0.7, 0.15, 0.1, 0.05])[0],
-        period_style=rng.choices(["iso", "cn", "date", "slash"], [0.5, 0.25, 0.15, 0.1])[0],
+        date_style=drawn["date_style"],
+        period_style=drawn["period_style"],
         blank_branch_id=rng.random() < 0.7,
         cover_order=tuple(order),
         cover_reordered=order != fields,
@@ -117,6 +129,7 @@ class Pending:
     description: str
     branch_code: str = ""
     explained: bool = False
+    at_header: bool = False  # the finding points at the column's header cell (row 1)
 
 
 @dataclass

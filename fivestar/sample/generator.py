@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openpyxl.utils import get_column_letter
+
 from fivestar.config import RULEBOOK_FILES, Rulebook, load_rulebook
 from fivestar.sample.build import FileBuild, Pending, build_file, county_style, finalize_sheets
 from fivestar.sample.inject import FilePlan, MonthContext, inject, plan_files
@@ -88,6 +90,10 @@ def _resolve(fb: FileBuild, p: Pending) -> Issue:
         sh = fb.sheets[p.sheet_key]
         row_no = sh.excel_row(p.row)
         cell = sh.cell_ref(p.row, p.column if sh.header is not None else None)
+    elif p.at_header:
+        sh = fb.sheets[p.sheet_key]
+        row_no = 1
+        cell = f"{get_column_letter(sh.col(p.column) + 1)}1"
     return Issue(
         severity=p.severity,
         sheet=title,

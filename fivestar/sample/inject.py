@@ -49,7 +49,9 @@ class FilePlan:
     index: int  # running number among files of the same category (drives the rotation)
 
 
-def plan_files(files: list[tuple[int, int]], n_months: int, seed: int, inject: bool) -> dict[tuple[int, int], FilePlan]:
+def plan_files(
+    files: list[tuple[int, int]], n_months: int, seed: int, inject: bool
+) -> dict[tuple[int, int], FilePlan]:
     """Decide per (county index, month index) whether the file is clean, warns or errs."""
     plan = {f: FilePlan("clean", 0) for f in files}
     n = len(files)
@@ -64,9 +66,13 @@ def plan_files(files: list[tuple[int, int]], n_months: int, seed: int, inject: b
     rng.shuffle(last)
     rng.shuffle(earlier)
     errors = sorted((last + earlier)[:n_err])
-    rest = [f for f in files if f not in set(errors)]
+    taken = set(errors)
+    # The first warning file is a last month when possible: the kinds that only fit a
+    # last month (a rate written as 0.95) then appear even in a small run.
+    first = [f for f in last if f not in taken][:1]
+    rest = [f for f in files if f not in taken and f not in first]
     rng.shuffle(rest)
-    warnings = sorted(rest[:n_warn])
+    warnings = first + sorted(rest[: n_warn - len(first)])
     for i, f in enumerate(errors):
         plan[f] = FilePlan("error", i)
     for i, f in enumerate(warnings):
@@ -107,7 +113,9 @@ def _header(fb: FileBuild, sheet_key: str, key: str) -> str:
     return fb.rb.sheets[sheet_key].column(key).header
 
 
-def _indicator_cells(fb: FileBuild, pred: Callable[[IndicatorDef], bool]) -> list[tuple[str, Row, IndicatorDef]]:
+def _indicator_cells(
+    fb: FileBuild, pred: Callable[[IndicatorDef], bool]
+) -> list[tuple[str, Row, IndicatorDef]]:
     t = _touched(fb)
     out = []
     for sheet_key in ("village_indicators", "community_indicators"):
@@ -126,7 +134,17 @@ def _set(fb: FileBuild, sheet_key: str, row: Row, header: str, value: Any) -> No
     row[fb.sheets[sheet_key].col(header)] = value
 
 
-def _add(fb: FileBuild, severity: str, sheet_key: str, row: Row | None, column: str, value: Any, rule: str, desc: str, code: str = "") -> None:
+def _add(
+    fb: FileBuild,
+    severity: str,
+    sheet_key: str,
+    row: Row | None,
+    column: str,
+    value: Any,
+    rule: str,
+    desc: str,
+    code: str = "",
+) -> None:
     fb.pending.append(Pending(severity, sheet_key, row, column, value, rule, desc, code))
 
 
@@ -202,7 +220,9 @@ def w_rate_fraction(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> boo
     if not ctx.is_last:
         return False  # 0.95 would make next month's 95 look like a 94-point jump
     cands = [
-        c for c in _indicator_cells(fb, lambda d: d.value_type == "rate") if fb.meaning[(c[1].meta.code, c[2].key)] >= 40
+        c
+        for c in _indicator_cells(fb, lambda d: d.value_type == "rate")
+        if fb.meaning[(c[1].meta.code, c[2].key)] >= 40
     ]
     if not cands:
         return False
@@ -211,10 +231,30 @@ def w_rate_fraction(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> boo
     v = round(float(fb.meaning[(code, d.key)]) / 100, 4)
     _set(fb, sk, row, d.header, v)  # a plain (General) cell: read as written, 0.95
     fb.meaning[(code, d.key)] = v
-    _add(fb, "warning", sk, row, d.header, v, "rate_fraction", "疑似将百分比填为小数（≤1 的比率，单元格非百分比格式）", code)
+    _add(
+        fb,
+        "warning",
+        sk,
+        row,
+        d.header,
+        v,
+        "rate_fraction",
+        "疑似将百分比填为小数（≤1 的比率，单元格非百分比格式）",
+        code,
+    )
     prev = (ctx.prev_meaning or {}).get((code, d.key))
     if d.basis == "期末" and isinstance(prev, (int, float)) and abs(v - prev) > 30:
-        _add(fb, "warning", sk, row, d.header, v, "rate_jump", f"期末比率较上一已通过月份变化超过30个百分点（上月 {prev}）", code)
+        _add(
+            fb,
+            "warning",
+            sk,
+            row,
+            d.header,
+            v,
+            "rate_jump",
+            f"期末比率较上一已通过月份变化超过30个百分点（上月 {prev}）",
+            code,
+        )
     return True
 
 
@@ -241,10 +281,22 @@ def w_resident_id(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool:
         return False
     it = rng.choice(cand)
     rid = resident_id(rng, fb.county.code)
-    e = Event(rng.randint(1, days_in(fb.period)), b.code, "户", rid, it.code, it.points or 0.0, written_id=rid)
+    e = Event(
+        rng.randint(1, days_in(fb.period)), b.code, "户", rid, it.code, it.points or 0.0, written_id=rid
+    )
     row = _insert_event(fb, e)
     h = _header(fb, "ledger", "subject_id")
-    _add(fb, "warning", "ledger", row, h, rid, "resident_id", "对象编号疑似身份证号：以密钥散列替代后入库", b.code)
+    _add(
+        fb,
+        "warning",
+        "ledger",
+        row,
+        h,
+        rid,
+        "resident_id",
+        "对象编号疑似身份证号：以密钥散列替代后入库",
+        b.code,
+    )
     return True
 
 
@@ -254,7 +306,12 @@ def w_cap_overflow(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool
     touched = _touched_codes(fb)
     for r in fb.sheets["ledger"].rows:
         e = r.meta
-        if isinstance(e, Event) and e.item in caps and e.branch_code not in touched and e.date_override is None:
+        if (
+            isinstance(e, Event)
+            and e.item in caps
+            and e.branch_code not in touched
+            and e.date_override is None
+        ):
             groups.setdefault((e.branch_code, e.subject_type, e.subject, e.item), []).append(e)
     if not groups:
         return False
@@ -269,8 +326,15 @@ def w_cap_overflow(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool
     assert row is not None
     h = _header(fb, "ledger", "points")
     _add(
-        fb, "warning", "ledger", row, h, row[fb.sheets["ledger"].col(h)], "cap_overflow",
-        f"超过封顶：{key[3]} 每月每对象最多计 {caps[key[3]]} 次，本条不计分", key[0],
+        fb,
+        "warning",
+        "ledger",
+        row,
+        h,
+        row[fb.sheets["ledger"].col(h)],
+        "cap_overflow",
+        f"超过封顶：{key[3]} 每月每对象最多计 {caps[key[3]]} 次，本条不计分",
+        key[0],
     )
     return True
 
@@ -287,7 +351,11 @@ def w_not_in_registry(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> b
     if num is None:
         return False
     code = f"{prefix}{num:03d}"
-    name = names.village_name(rng, {x.name for x in fb.county.branches}) if b0.type == "村" else names.community_name(rng, {x.name for x in fb.county.branches})
+    name = (
+        names.village_name(rng, {x.name for x in fb.county.branches})
+        if b0.type == "村"
+        else names.community_name(rng, {x.name for x in fb.county.branches})
+    )
     nb = dataclasses.replace(b0, code=code, name=name, secretary=names.person_name(rng))
     roster = fb.sheets["roster"]
     r0 = next(r for r in roster.rows if r.meta is b0)
@@ -308,23 +376,49 @@ def w_not_in_registry(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> b
     for d in fb.defs[b0.type]:
         fb.meaning[(code, d.key)] = fb.meaning.get((b0.code, d.key))
     h = _header(fb, "roster", "branch_code")
-    _add(fb, "warning", "roster", row, h, row[roster.col(h)], "not_in_registry", "支部代码不在区划代码库中（新设支部？）", code)
+    _add(
+        fb,
+        "warning",
+        "roster",
+        row,
+        h,
+        row[roster.col(h)],
+        "not_in_registry",
+        "支部代码不在区划代码库中（新设支部？）",
+        code,
+    )
     return True
 
 
 def w_missing_from_roster(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool:
     vetoed = {r.meta.branch_code for r in fb.sheets["vetoes"].rows if isinstance(r.meta, VetoEvent)}
     touched = _touched_codes(fb)
-    cands = [b for b in _branch_present(fb) if b.code not in vetoed | touched and b.code in ctx.registry_codes]
+    cands = [
+        b for b in _branch_present(fb) if b.code not in vetoed | touched and b.code in ctx.registry_codes
+    ]
     if len(cands) < 2:
         return False
     b = rng.choice(cands)
     for key in ("roster", "village_indicators", "community_indicators", "ledger"):
         sh = fb.sheets[key]
-        sh.rows = [r for r in sh.rows if not (getattr(r.meta, "code", None) == b.code or getattr(r.meta, "branch_code", None) == b.code)]
+        sh.rows = [
+            r
+            for r in sh.rows
+            if not (getattr(r.meta, "code", None) == b.code or getattr(r.meta, "branch_code", None) == b.code)
+        ]
     for d in fb.defs[b.type]:
         fb.meaning.pop((b.code, d.key), None)
-    _add(fb, "warning", "roster", None, _header(fb, "roster", "branch_code"), b.code, "missing_from_roster", "区划代码库中本县的支部未出现在支部名册中", b.code)
+    _add(
+        fb,
+        "warning",
+        "roster",
+        None,
+        _header(fb, "roster", "branch_code"),
+        b.code,
+        "missing_from_roster",
+        "区划代码库中本县的支部未出现在支部名册中",
+        b.code,
+    )
     return True
 
 
@@ -335,8 +429,14 @@ def w_extra_column(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool
     roster.header.append("备注")
     roster.widths.append(16)
     for r in roster.rows:
-        r.append(rng.choice(("新任书记", "班子调整", "合并村")) if isinstance(r.meta, Branch) and rng.random() < 0.15 else None)
-    _add(fb, "warning", "roster", None, "备注", "", "extra_column", "多余的列：已忽略", "")
+        r.append(
+            rng.choice(("新任书记", "班子调整", "合并村"))
+            if isinstance(r.meta, Branch) and rng.random() < 0.15
+            else None
+        )
+    fb.pending.append(
+        Pending("warning", "roster", None, "备注", "备注", "extra_column", "多余的列：已忽略", at_header=True)
+    )
     return True
 
 
@@ -357,7 +457,16 @@ def w_county_name_mismatch(fb: FileBuild, ctx: MonthContext, rng: random.Random)
     name = fb.county.name
     v = name[:-1] if len(name) > 2 else fb.county.city_name + name
     row[1] = v
-    _add(fb, "warning", "cover", row, _cover_label(fb, "county_name"), v, "county_name_mismatch", f"县（市、区）名称与区划代码库（{name}）不一致")
+    _add(
+        fb,
+        "warning",
+        "cover",
+        row,
+        _cover_label(fb, "county_name"),
+        v,
+        "county_name_mismatch",
+        f"县（市、区）名称与区划代码库（{name}）不一致",
+    )
     return True
 
 
@@ -390,13 +499,27 @@ def w_satisfaction_all_100(fb: FileBuild, ctx: MonthContext, rng: random.Random)
         for r in rows:
             _set(fb, sk, r, d.header, fb.rate(d.key, 100.0))
             fb.meaning[(r.meta.code, d.key)] = 100.0
-        _add(fb, "warning", sk, None, d.header, 100, "satisfaction_all_100", "本县超过90%的支部满意度恰为100，请核实")
+        _add(
+            fb,
+            "warning",
+            sk,
+            None,
+            d.header,
+            100,
+            "satisfaction_all_100",
+            "本县超过90%的支部满意度恰为100，请核实",
+        )
         return True
     return False
 
 
 def w_cumulative_decrease(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool:
-    if not ctx.is_last or not ctx.prev_meaning or not ctx.prev_period or ym(ctx.prev_period)[0] != ym(fb.period)[0]:
+    if (
+        not ctx.is_last
+        or not ctx.prev_meaning
+        or not ctx.prev_period
+        or ym(ctx.prev_period)[0] != ym(fb.period)[0]
+    ):
         return False
     cands = []
     for sk, r, d in _indicator_cells(fb, lambda d: d.basis == "累计" and d.value_type in ("num", "int")):
@@ -409,7 +532,17 @@ def w_cumulative_decrease(fb: FileBuild, ctx: MonthContext, rng: random.Random) 
     v = round(prev * rng.uniform(0.5, 0.85), 2) if d.value_type == "num" else int(prev * 0.6)
     _set(fb, sk, row, d.header, number(v))
     fb.meaning[(row.meta.code, d.key)] = v
-    _add(fb, "warning", sk, row, d.header, number(v), "cumulative_decrease", f"累计值低于本年上一已通过月份（上月 {prev}）", row.meta.code)
+    _add(
+        fb,
+        "warning",
+        sk,
+        row,
+        d.header,
+        number(v),
+        "cumulative_decrease",
+        f"累计值低于本年上一已通过月份（上月 {prev}）",
+        row.meta.code,
+    )
     return True
 
 
@@ -433,7 +566,17 @@ def w_rate_jump(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool:
     _set(fb, sk, row, d.header, cell)
     fb.meaning[(row.meta.code, d.key)] = v
     shown = cell.value if isinstance(cell, Styled) else cell
-    _add(fb, "warning", sk, row, d.header, shown, "rate_jump", f"期末比率较上一已通过月份变化超过30个百分点（上月 {prev}）", row.meta.code)
+    _add(
+        fb,
+        "warning",
+        sk,
+        row,
+        d.header,
+        shown,
+        "rate_jump",
+        f"期末比率较上一已通过月份变化超过30个百分点（上月 {prev}）",
+        row.meta.code,
+    )
     return True
 
 
@@ -510,7 +653,17 @@ def e_wrong_points(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool
     v = number(p * 10 if abs(p) < 5 else p + 1)
     h = _header(fb, "ledger", "points")
     _set(fb, "ledger", row, h, v)
-    _add(fb, "error", "ledger", row, h, v, "wrong_points", f"分值与积分项目目录不一致（{row.meta.item} 应为 {number(p)}）", row.meta.branch_code)
+    _add(
+        fb,
+        "error",
+        "ledger",
+        row,
+        h,
+        v,
+        "wrong_points",
+        f"分值与积分项目目录不一致（{row.meta.item} 应为 {number(p)}）",
+        row.meta.branch_code,
+    )
     return True
 
 
@@ -596,7 +749,16 @@ def e_period_mismatch(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> b
     v = fb.period_cell(_shift_period(fb.period, -1))  # last month's cover copied over
     row[1] = v
     shown = v.value if isinstance(v, Styled) else v
-    _add(fb, "error", "cover", row, _cover_label(fb, "period"), shown, "period_mismatch", "填报期间与文件夹月份不一致")
+    _add(
+        fb,
+        "error",
+        "cover",
+        row,
+        _cover_label(fb, "period"),
+        shown,
+        "period_mismatch",
+        "填报期间与文件夹月份不一致",
+    )
     return True
 
 
@@ -612,10 +774,22 @@ def e_item_not_applicable(fb: FileBuild, ctx: MonthContext, rng: random.Random) 
     if not pairs:
         return False
     b, it = rng.choice(pairs)
-    e = Event(rng.randint(1, days_in(fb.period)), b.code, "支部", b.code, it.code, it.points or 0.0, written_id="")
+    e = Event(
+        rng.randint(1, days_in(fb.period)), b.code, "支部", b.code, it.code, it.points or 0.0, written_id=""
+    )
     row = _insert_event(fb, e)
     h = _header(fb, "ledger", "item_code")
-    _add(fb, "error", "ledger", row, h, it.code, "item_not_applicable", f"积分项目 {it.code} 不适用于{b.type}", b.code)
+    _add(
+        fb,
+        "error",
+        "ledger",
+        row,
+        h,
+        it.code,
+        "item_not_applicable",
+        f"积分项目 {it.code} 不适用于{b.type}",
+        b.code,
+    )
     return True
 
 
@@ -628,7 +802,17 @@ def e_overdraw(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool:
     it = redeem[0]
     stype = "户" if "户" in it.subject_types else it.subject_types[0]
     subj = f"H{rng.randint(1, b.households):04d}" if stype == "户" else f"DY{rng.randint(1, b.members):04d}"
-    e = Event(rng.randint(1, days_in(fb.period)), b.code, stype, subj, it.code, -200.0, note="兑换家电", rank=1, written_id=subj)
+    e = Event(
+        rng.randint(1, days_in(fb.period)),
+        b.code,
+        stype,
+        subj,
+        it.code,
+        -200.0,
+        note="兑换家电",
+        rank=1,
+        written_id=subj,
+    )
     row = _insert_event(fb, e)
     h = _header(fb, "ledger", "points")
     _add(fb, "error", "ledger", row, h, -200, "overdraw", "兑换积分超过该对象当时的积分余额", b.code)
@@ -661,7 +845,12 @@ def e_veto_invalid(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool
     if bad and rng.random() < 0.6:
         b, code = rng.choice(bad)
         v = VetoEvent(b.code, day, code, "辖区企业违规排放，已责令整改")
-        column, rule, desc, shown = _header(fb, "vetoes", "veto_code"), "veto_not_applicable", f"否决事项 {code} 不适用于{b.type}", code
+        column, rule, desc, shown = (
+            _header(fb, "vetoes", "veto_code"),
+            "veto_not_applicable",
+            f"否决事项 {code} 不适用于{b.type}",
+            code,
+        )
     else:
         b = rng.choice(present)
         v = VetoEvent(b.code, day, "V03", "")
@@ -692,13 +881,19 @@ def s_missing_column(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bo
 
 def s_missing_sheet(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool:
     del fb.sheets["vetoes"]  # submitters delete the "empty" sheet; it is required all the same
-    fb.pending.append(Pending("error", "vetoes", None, "", "", "missing_sheet", "缺少必需的工作表（无否决事项时也须保留该表）"))
+    fb.pending.append(
+        Pending(
+            "error", "vetoes", None, "", "", "missing_sheet", "缺少必需的工作表（无否决事项时也须保留该表）"
+        )
+    )
     return True
 
 
 def s_corrupt(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool:
     fb.corrupt = True
-    fb.pending.append(Pending("error", "", None, "", "", "corrupt_file", "文件已损坏（被截断），不是有效的 .xlsx"))
+    fb.pending.append(
+        Pending("error", "", None, "", "", "corrupt_file", "文件已损坏（被截断），不是有效的 .xlsx")
+    )
     return True
 
 
@@ -747,7 +942,9 @@ STRUCTURAL_KINDS: dict[str, Inject] = {
 }
 
 
-def _rotate(kinds: dict[str, Inject], start: int, want: int, fb: FileBuild, ctx: MonthContext, rng: random.Random) -> None:
+def _rotate(
+    kinds: dict[str, Inject], start: int, want: int, fb: FileBuild, ctx: MonthContext, rng: random.Random
+) -> None:
     names_ = list(kinds)
     done = 0
     for k in range(len(names_)):

@@ -122,7 +122,9 @@ def build_county(
         else:
             tcode, tname = streets[rng.randrange(len(streets))]
         seq[tcode + "社区"] = seq.get(tcode + "社区", 0) + 1
-        raw.append((f"{code}{tcode}{seq[tcode + '社区']:03d}", names.community_name(rng, used), "社区", tname))
+        raw.append(
+            (f"{code}{tcode}{seq[tcode + '社区']:03d}", names.community_name(rng, used), "社区", tname)
+        )
     raw.sort()
 
     branches = []
@@ -178,7 +180,9 @@ def build_province(
     order = county_order()
     if not 1 <= counties <= len(order):
         raise ValueError(f"counties must be between 1 and {len(order)}, got {counties}")
-    return [build_county(rb, city, code, name, seed, branches_per_county) for city, code, name in order[:counties]]
+    return [
+        build_county(rb, city, code, name, seed, branches_per_county) for city, code, name in order[:counties]
+    ]
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:

@@ -267,10 +267,14 @@ def branch_events(
             subject = f"DY{rng.choice(members):04d}"
         else:
             subject = f"H{rng.choice(houses):04d}"
-        drafts.append(Event(rng.randint(1, ndays), branch.code, st, subject, it.code, it.points or 0.0, seq=i))
+        drafts.append(
+            Event(rng.randint(1, ndays), branch.code, st, subject, it.code, it.points or 0.0, seq=i)
+        )
     if redeem and n:
         for j in range(rng.choice((0, 0, 1, 1, 2)) * max(1, n // 10)):
-            drafts.append(Event(rng.randint(8, ndays), branch.code, "", "", redeem[0].code, 0.0, rank=1, seq=n + j))
+            drafts.append(
+                Event(rng.randint(8, ndays), branch.code, "", "", redeem[0].code, 0.0, rank=1, seq=n + j)
+            )
     drafts.sort(key=lambda e: (e.day, e.rank, e.seq))
 
     caps = {i.code: i.cap for i in items}

@@ -106,11 +106,7 @@ def validate_period(
 def _drop_shadowed(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A plausibility warning (书记年龄 > 60) is noise on a cell that already has an error."""
     errors = {(r["sheet"], r["cell"]) for r in recs if r["severity"] == ERROR and r["cell"]}
-    return [
-        r
-        for r in recs
-        if not (r["rule"].endswith(".plausible") and (r["sheet"], r["cell"]) in errors)
-    ]
+    return [r for r in recs if not (r["rule"].endswith(".plausible") and (r["sheet"], r["cell"]) in errors)]
 
 
 def _batches(subs: list[Submission], rb: Rulebook) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
@@ -143,13 +139,15 @@ def _batches(subs: list[Submission], rb: Rulebook) -> tuple[dict[str, pd.DataFra
             f = f.copy()
             f.insert(0, "_sub", i)
             f.insert(0, "_uid", range(uid, uid + len(f)))
-            if "branch_code" in f.columns:
-                code = f["branch_code"]
-                f["branch_code" + UNIQUE_SUFFIX] = (f"{i}|" + code.astype(str)).where(code.notna(), None)
             uid += len(f)
             parts.append(f)
         if parts:
-            batches[key] = pd.concat(parts, ignore_index=True)
+            batch = pd.concat(parts, ignore_index=True)
+            if "branch_code" in batch.columns:  # uniqueness is per file, not per run
+                code = batch["branch_code"]
+                in_file = batch["_sub"].astype(str) + "|" + code.astype(str)
+                batch["branch_code" + UNIQUE_SUFFIX] = in_file.where(code.notna(), None)
+            batches[key] = batch
     index = {k: df.set_index("_uid", drop=False) for k, df in batches.items()}
     return batches, index
 
@@ -212,6 +210,8 @@ def _failure_to_finding(
 
 
 def _plain(v: Any) -> Any:
+    if v is None or (pd.api.types.is_scalar(v) and pd.isna(v)):  # NaN, NaT, NA: blank
+        return None
     if isinstance(v, pd.Timestamp):
         return v.date().isoformat()
     if isinstance(v, float) and v.is_integer():

@@ -111,8 +111,10 @@ def file_rules(
     roster_types = _roster_rules(ctx, sub, registry)
     if roster_types is not None:
         _indicator_rules(ctx, sub, roster_types, prior, settings)
-        _ledger_rules(ctx, sub, roster_types, prior)
-        _veto_rules(ctx, sub, roster_types)
+    # Without a readable roster (a missing column) the checks that do not need it still
+    # run, so the submitter is told every error at once.
+    _ledger_rules(ctx, sub, roster_types, prior)
+    _veto_rules(ctx, sub, roster_types)
     return ctx.out
 
 
@@ -325,7 +327,7 @@ def _satisfaction(ctx: _Ctx, spec: Any, f: pd.DataFrame, settings: dict[str, Any
 
 
 # ---- ledger -----------------------------------------------------------------------
-def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str], prior: Prior) -> None:
+def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str] | None, prior: Prior) -> None:
     rb = ctx.rb
     f = ctx.pw.frames.get("ledger")
     if f is None or f.empty:
@@ -335,8 +337,8 @@ def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str], prio
     for idx, row in f.iterrows():
         bad = False
         code = row["branch_code"]
-        btype = roster_types.get(code) if isinstance(code, str) else None
-        if isinstance(code, str) and _CODE12.match(code) and btype is None:
+        btype = roster_types.get(code) if roster_types is not None and isinstance(code, str) else None
+        if roster_types is not None and isinstance(code, str) and _CODE12.match(code) and btype is None:
             ctx.cell_finding(
                 ERROR, "ledger.branch_code.roster", "该支部代码不在支部名册中", "ledger", "branch_code", row
             )
@@ -441,7 +443,9 @@ def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str], prio
             "subject_type": ok["subject_type"].to_numpy(),
             # A 支部 subject is the branch itself (np.where: pandas 3 arrays may be read-only).
             "subject_id": np.where(
-                ok["subject_type"].to_numpy() == "支部", ok["branch_code"].to_numpy(), ok["subject_id"].fillna("").to_numpy()
+                ok["subject_type"].to_numpy() == "支部",
+                ok["branch_code"].to_numpy(),
+                ok["subject_id"].fillna("").to_numpy(),
             ),
             "item_code": ok["item_code"].to_numpy(),
             "points": ok["points"].to_numpy(dtype="float64"),
@@ -487,7 +491,7 @@ def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str], prio
 
 
 # ---- vetoes -----------------------------------------------------------------------
-def _veto_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str]) -> None:
+def _veto_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str] | None) -> None:
     rb = ctx.rb
     f = ctx.pw.frames.get("vetoes")
     if f is None or f.empty:
@@ -495,8 +499,8 @@ def _veto_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str]) -> Non
     known = set(rb.vetoes["code"])
     for _, row in f.iterrows():
         code = row["branch_code"]
-        btype = roster_types.get(code) if isinstance(code, str) else None
-        if isinstance(code, str) and _CODE12.match(code) and btype is None:
+        btype = roster_types.get(code) if roster_types is not None and isinstance(code, str) else None
+        if roster_types is not None and isinstance(code, str) and _CODE12.match(code) and btype is None:
             ctx.cell_finding(
                 ERROR, "vetoes.branch_code.roster", "该支部代码不在支部名册中", "vetoes", "branch_code", row
             )

@@ -45,17 +45,30 @@ def _plain(v: Any, sqlite: bool) -> Any:
     return v
 
 
+_NO_CONVERSION = frozenset({str, int, bool, float, type(None)})
+
+
 def _column_values(s: pd.Series, sqlite: bool) -> list[Any]:
-    """One column as a list of plain Python values with None for missing."""
+    """One column as a list of plain Python values with None for missing.
+
+    Vectorised where the dtype allows; a per-value pass only for mixed object columns.
+    """
     mask = s.isna().to_numpy()
-    if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
-        stamps = [None if m else v.to_pydatetime() for v, m in zip(s, mask, strict=True)]
-        return [_plain(v, sqlite) for v in stamps]
-    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
-        vals: list[Any] = s.tolist()  # numpy -> Python scalars in C
+    if pd.api.types.is_datetime64_dtype(s.dtype):  # naive datetimes
+        if sqlite and not (s.dt.microsecond.fillna(0) != 0).any():
+            vals: list[Any] = s.dt.strftime("%Y-%m-%d %H:%M:%S").tolist()
+        else:
+            vals = [_plain(v, sqlite) for v in s.dt.to_pydatetime().tolist()]
+    elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
+        vals = s.tolist()  # numpy -> Python scalars in C
     else:
         vals = s.astype(object).tolist()
-        if s.dtype == object:
+        kinds = set(map(type, vals))
+        if kinds <= _NO_CONVERSION:
+            pass
+        elif sqlite and kinds <= {dt.date, type(None)}:
+            vals = [None if v is None else v.isoformat() for v in vals]
+        else:
             vals = [_plain(v, sqlite) for v in vals]
     if mask.any():
         vals = [None if m else v for v, m in zip(vals, mask, strict=True)]

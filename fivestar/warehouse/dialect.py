@@ -32,6 +32,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def name_of(bind: Engine | Connection) -> str:
+    """'sqlite' or 'postgresql'; anything else is refused."""
     name = bind.dialect.name
     if name not in (SQLITE, POSTGRES):
         raise ValueError(f"Unsupported warehouse database {name!r}: use SQLite or PostgreSQL")
@@ -106,3 +107,18 @@ PG_LOCK = "SELECT pg_advisory_lock(%d)"
 PG_TRY_LOCK = "SELECT pg_try_advisory_lock(%d)"
 PG_UNLOCK = "SELECT pg_advisory_unlock(%d)"
 PG_XACT_LOCK = "SELECT pg_advisory_xact_lock(%d)"
+
+# Dropping a view drops its grants; ensure_schema re-grants what BI readers had.
+PG_VIEW_GRANTS = (
+    "SELECT grantee, privilege_type, table_name FROM information_schema.role_table_grants "
+    "WHERE table_schema = current_schema() AND table_name LIKE 'rpt!_%' ESCAPE '!' "
+    "AND grantee <> current_user ORDER BY 1, 2, 3"
+)
+
+
+def pg_grant(grantee: str, privilege: str, table: str) -> str:
+    """A GRANT statement re-creating one privilege read from PG_VIEW_GRANTS."""
+    who = "PUBLIC" if grantee.upper() == "PUBLIC" else '"' + grantee.replace('"', '""') + '"'
+    if not re.fullmatch(r"[A-Z ]+", privilege) or not re.fullmatch(r"[a-z_][a-z0-9_]*", table):
+        raise ValueError(f"Unexpected grant {privilege!r} on {table!r}")
+    return f"GRANT {privilege} ON {table} TO {who}"

@@ -247,8 +247,8 @@ def _prepare_fact(table: str, df: pd.DataFrame, key: Mapping[str, Any]) -> pd.Da
         df["seq"] = df["sheet_row"] if "sheet_row" in df else range(2, len(df) + 2)
     for c in _DATE_COLUMNS.get(table, ()):
         if c in df:
-            d = pd.to_datetime(df[c])
-            df[c] = [None if pd.isna(x) else x.date() for x in d]
+            # DATE columns: datetime.date values (vectorised; NaT stays missing).
+            df[c] = pd.to_datetime(df[c]).dt.date
     for c in _INT_COLUMNS.get(table, ()):
         if c in df:
             df[c] = pd.to_numeric(df[c]).astype("Int64")

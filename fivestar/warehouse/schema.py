@@ -7,6 +7,7 @@ order inside one transaction; running it again changes nothing else.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from fivestar.warehouse import dialect
 from fivestar.warehouse.retry import retrying
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+_CREATE_VIEW = re.compile(r"CREATE\s+VIEW\s+([a-z_][a-z0-9_]*)", re.IGNORECASE)
 
 
 def schema_statements(dialect_name: str, sql_dir: Path = SQL_DIR) -> list[str]:
@@ -30,6 +32,7 @@ def schema_statements(dialect_name: str, sql_dir: Path = SQL_DIR) -> list[str]:
 
 
 def set_meta(conn: Connection, key: str, value: str | None) -> None:
+    """Upsert meta(key, value) inside the caller's transaction."""
     conn.execute(
         text(
             "INSERT INTO meta (key, value) VALUES (:k, :v) "
@@ -40,19 +43,30 @@ def set_meta(conn: Connection, key: str, value: str | None) -> None:
 
 
 def get_meta(conn: Connection, key: str) -> str | None:
+    """meta value of `key`, or None."""
     return conn.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar_one_or_none()
 
 
 @retrying
 def ensure_schema(engine: Engine) -> None:
-    """Apply sql/*.sql (idempotent): tables if missing, views always recreated."""
+    """Apply sql/*.sql (idempotent): tables if missing, views always recreated.
+
+    On PostgreSQL, grants other roles held on rpt_* views (BI readers) are restored.
+    """
     name = dialect.name_of(engine)
     statements = schema_statements(name)
     with engine.begin() as conn:
-        if name == dialect.POSTGRES:
+        pg = name == dialect.POSTGRES
+        if pg:
             # Two processes recreating views at once would deadlock; serialise them.
             schema = conn.exec_driver_sql(dialect.PG_CURRENT_SCHEMA).scalar_one()
             conn.exec_driver_sql(dialect.PG_XACT_LOCK % dialect.advisory_key("schema", schema))
+        # no_parameters: the driver must not read '%' in SQL text as a placeholder.
+        raw = {"no_parameters": True}
+        grants = conn.exec_driver_sql(dialect.PG_VIEW_GRANTS, execution_options=raw).all() if pg else []
         for stmt in statements:
-            # no_parameters: the driver must not read '%' in DDL as a placeholder.
-            conn.exec_driver_sql(stmt, execution_options={"no_parameters": True})
+            conn.exec_driver_sql(stmt, execution_options=raw)
+        created = {m.group(1) for st in statements if (m := _CREATE_VIEW.match(st))}
+        for grantee, privilege, table in grants:
+            if table in created:
+                conn.exec_driver_sql(dialect.pg_grant(grantee, privilege, table), execution_options=raw)

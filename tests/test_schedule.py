@@ -1,0 +1,313 @@
+"""Scheduling and on-demand reruns against a REAL Prefect server (marker `prefect_server`).
+
+In: `prefect server start` on a free loopback port (own PREFECT_HOME under tmp,
+analytics off, UI and background scheduling services off), the deployments of
+flows/serve.py and prefect.yaml, and a tiny province built with tests/wbfactory.py.
+Out: checks that
+- the nightly deployment is registered as cron "0 2 * * *" in Asia/Shanghai with a
+  concurrency limit of 1 (FIVESTAR_SCHEDULE_CRON changes the cron);
+- prefect.yaml deploys `fivestar-nightly` / `fivestar-rerun` to the process work pool
+  `fivestar-pool` with the same schedule, limits and pull step;
+- `fivestar serve` serves both deployments, and a parameterised rerun through the
+  `rerun` deployment (county, period, force) completes and loads exactly that
+  county-month into a SQLite warehouse.
+The server starts once for the module (≈10 s on an idle machine, more on a busy one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import wbfactory as W
+from sqlalchemy import create_engine, text
+
+from fivestar.config import load_rulebook
+
+pytestmark = pytest.mark.prefect_server
+
+ROOT = Path(__file__).resolve().parents[1]
+QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+SERVER_START_TIMEOUT_S = 240  # a busy 2-core CI machine can be slow; an idle one takes ≈10 s
+RUN_TIMEOUT_S = 300
+COUNTIES = {"410522": "林州市", "410523": "安阳县"}
+PERIOD = "2026-11"
+
+
+# ----------------------------------------------------------------------------- the server
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _healthy(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def _stop(proc: subprocess.Popen[Any], grace_s: float = 20) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _tail(path: Path, n: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def client_env(api_url: str, home: Path, **extra: str) -> dict[str, str]:
+    """Environment of a Prefect client process talking to the test server only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FIVESTAR_"))}
+    env.update(QUIET, PREFECT_API_URL=api_url, PREFECT_HOME=str(home), **extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """API URL of a Prefect server started for this module; the in-process client uses it."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
+
+    base = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        QUIET,
+        PREFECT_HOME=str(base / "home"),
+        PREFECT_SERVER_UI_ENABLED="false",
+        # Nothing here should fire on its own: runs are started explicitly.
+        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
+        PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="false",
+        PREFECT_SERVER_SERVICES_FOREMAN_ENABLED="false",
+    )
+    log = base / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=base,
+        )
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while not _healthy(api_url):
+            if proc.poll() is not None:
+                pytest.fail(f"prefect server exited with {proc.returncode}:\n{_tail(log)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"prefect server not healthy after {SERVER_START_TIMEOUT_S} s:\n{_tail(log)}")
+            time.sleep(0.3)
+        with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_LOGGING_TO_API_ENABLED: False}):
+            yield api_url
+    finally:
+        _stop(proc)
+
+
+# ----------------------------------------------------------------------------- helpers
+def read_deployment(name: str) -> Any:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_deployment_by_name(name)
+
+
+def wait_for_deployment(name: str, proc: subprocess.Popen[Any], log: Path, timeout_s: float) -> Any:
+    from prefect.exceptions import ObjectNotFound
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return read_deployment(name)
+        except ObjectNotFound:
+            pass
+        if proc.poll() is not None:
+            pytest.fail(f"`fivestar serve` exited with {proc.returncode}:\n{_tail(log)}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"deployment {name!r} not registered after {timeout_s} s:\n{_tail(log)}")
+        time.sleep(0.5)
+
+
+def assert_nightly_schedule(deployment: Any, cron: str = "0 2 * * *") -> None:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    assert len(deployment.schedules) == 1, deployment.schedules
+    sched = deployment.schedules[0]
+    assert sched.active
+    assert isinstance(sched.schedule, CronSchedule), sched.schedule
+    assert sched.schedule.cron == cron
+    assert sched.schedule.timezone == "Asia/Shanghai"
+    assert deployment.global_concurrency_limit is not None, "no concurrency limit on the deployment"
+    assert deployment.global_concurrency_limit.limit == 1
+    assert deployment.parameters == {"period": None, "county": None, "force": False}
+
+
+def build_province(root: Path) -> tuple[Path, Path]:
+    """config/ (repo rulebook + registry of two counties) and raw/2026-11 with 3 files.
+
+    410522 has a first file and a later correction (one indicator changed); 410523 one file.
+    """
+    cfg = root / "config"
+    cfg.mkdir(parents=True)
+    for f in (ROOT / "config").iterdir():
+        if f.is_file() and f.name not in ("registry.csv", "submitters.csv"):
+            (cfg / f.name).write_bytes(f.read_bytes())
+    rb = load_rulebook(cfg)
+    brs = {"410522": W.branches("410522", 2, 1), "410523": W.branches("410523", 1, 1)}
+    W.registry_frame(COUNTIES, brs).to_csv(cfg / "registry.csv", index=False)
+    (cfg / "submitters.csv").write_text("county_code,name,email,webhook_url\n", encoding="utf-8")
+    raw = root / "raw"
+    y, m = (int(x) for x in PERIOD.split("-"))
+    t0 = dt.datetime(y, m, 20, 9, 0).timestamp()
+    files = [
+        ("410522", "410522_林州市_2026-11.xlsx", {}),
+        ("410523", "410523_安阳县_2026-11.xlsx", {}),
+        ("410522", "410522_林州市_2026-11_更正.xlsx", {(brs["410522"][0]["code"], "meeting_rate"): 100.0}),
+    ]
+    for i, (code, name, values) in enumerate(files):
+        path = W.write_workbook(
+            raw / PERIOD / name, rb, code, COUNTIES[code], PERIOD, brs[code], values=values
+        )
+        os.utime(path, (t0 + 60 * i, t0 + 60 * i))
+    return cfg, raw
+
+
+# ----------------------------------------------------------------------------- tests
+def test_cron_comes_from_argument_then_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    from flows.serve import nightly_deployment, rerun_deployment
+
+    def cron_of(d: Any) -> CronSchedule:
+        (s,) = d.schedules
+        assert isinstance(s.schedule, CronSchedule)
+        return s.schedule
+
+    monkeypatch.delenv("FIVESTAR_SCHEDULE_CRON", raising=False)
+    assert cron_of(nightly_deployment()).cron == "0 2 * * *"
+    monkeypatch.setenv("FIVESTAR_SCHEDULE_CRON", "30 1 * * 1-5")
+    d = nightly_deployment()
+    assert (cron_of(d).cron, cron_of(d).timezone) == ("30 1 * * 1-5", "Asia/Shanghai")
+    assert cron_of(nightly_deployment(cron="15 3 * * *")).cron == "15 3 * * *"
+    assert d.name == "nightly" and d.concurrency_limit == 1
+    rerun = rerun_deployment()
+    assert rerun.name == "rerun" and not rerun.schedules and rerun.concurrency_limit == 1
+    with pytest.raises(ValueError):
+        nightly_deployment(cron="every night")
+
+
+def test_nightly_deployment_registers_cron_in_shanghai_time(prefect_api: str) -> None:
+    from prefect.client.orchestration import get_client
+
+    from flows.serve import nightly_deployment
+
+    deployment_id = nightly_deployment(cron="0 2 * * *", name="nightly-applied").apply()
+    with get_client(sync_client=True) as client:
+        stored = client.read_deployment(deployment_id)
+    assert stored.name == "nightly-applied"
+    assert_nightly_schedule(stored)
+
+
+def test_prefect_yaml_deploys_to_the_process_work_pool(
+    prefect_api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.testing.cli import invoke_and_assert
+
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="fivestar-pool", type="process"))
+    # The pull step's directory is the checkout, taken from FIVESTAR_HOME at deploy time.
+    monkeypatch.setenv("FIVESTAR_HOME", str(ROOT))
+    invoke_and_assert(["--no-prompt", "deploy", "--all"], temp_dir=str(ROOT), echo=False)
+    nightly = read_deployment("fivestar-run/fivestar-nightly")
+    rerun = read_deployment("fivestar-run/fivestar-rerun")
+    assert_nightly_schedule(nightly)
+    for d in (nightly, rerun):
+        assert d.work_pool_name == "fivestar-pool"
+        assert d.entrypoint == "flows/nightly.py:fivestar_run"
+        assert d.pull_steps == [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
+    assert rerun.schedules == []
+    assert rerun.global_concurrency_limit is not None and rerun.global_concurrency_limit.limit == 1
+
+
+def test_served_rerun_with_parameters_completes(prefect_api: str, tmp_path: Path) -> None:
+    from prefect.deployments import run_deployment
+
+    cfg, raw = build_province(tmp_path / "province")
+    processed = tmp_path / "processed"
+    db = tmp_path / "warehouse.db"
+    env = client_env(
+        prefect_api,
+        tmp_path / "prefect-client",
+        FIVESTAR_RAW_DIR=str(raw),
+        FIVESTAR_CONFIG_DIR=str(cfg),
+        FIVESTAR_PROCESSED_DIR=str(processed),
+        FIVESTAR_WAREHOUSE_URL=f"sqlite:///{db}",
+        PREFECT_RUNNER_POLL_FREQUENCY="1",
+    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fivestar.cli", "serve", "--cron", "0 2 * * *", "--name", "nightly"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    try:
+        wait_for_deployment("fivestar-run/rerun", proc, log, timeout_s=180)
+        assert_nightly_schedule(read_deployment("fivestar-run/nightly"))
+        flow_run = run_deployment(
+            "fivestar-run/rerun",
+            parameters={"county": "410522", "period": PERIOD, "force": True},
+            timeout=RUN_TIMEOUT_S,
+            poll_interval=1,
+        )
+        state = flow_run.state
+        assert state is not None and state.is_completed(), f"{state!r}\n{_tail(log)}"
+        assert flow_run.parameters == {"county": "410522", "period": PERIOD, "force": True}
+    finally:
+        _stop(proc)
+
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT county_code, period, version, file_name, status FROM rpt_submission ORDER BY 1, 2, 3"
+                )
+            ).all()
+            rated = (
+                conn.execute(text("SELECT DISTINCT county_code FROM rpt_branch_rating ORDER BY 1"))
+                .scalars()
+                .all()
+            )
+    finally:
+        engine.dispose()
+    # Only the chosen county-month; its two files numbered oldest first; the correction is current.
+    assert [tuple(r) for r in rows] == [
+        ("410522", PERIOD, 1, "410522_林州市_2026-11.xlsx", "superseded"),
+        ("410522", PERIOD, 2, "410522_林州市_2026-11_更正.xlsx", "accepted"),
+    ]
+    assert rated == ["410522"]
