@@ -18,13 +18,23 @@ from rich.table import Table
 
 import flows  # noqa: F401  (sets Prefect environment defaults before Prefect is imported)
 
-app = typer.Typer(help="Five-Star Party Branch (五星支部) data pipeline.", no_args_is_help=True, add_completion=False)
-console = Console()
-STATUS_STYLE = {"accepted": "green", "accepted_with_warnings": "yellow", "rejected": "red", "superseded": "dim", "failed": "bold red"}
+app = typer.Typer(
+    help="Five-Star Party Branch (五星支部) data pipeline.", no_args_is_help=True, add_completion=False
+)
+console = Console(width=None if sys.stdout.isatty() else 130)  # pipes and CI logs get full rows
+STATUS_STYLE = {
+    "accepted": "green",
+    "accepted_with_warnings": "yellow",
+    "rejected": "red",
+    "superseded": "dim",
+    "failed": "bold red",
+}
 
 
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 @app.command()
@@ -52,7 +62,20 @@ def run(
 def print_summary(result: dict) -> None:
     rows = result.get("summary", [])
     table = Table(title=f"fivestar run {result.get('run_id', '')}", show_lines=False)
-    for col in ("county", "period", "ver", "status", "errors", "warnings", "5★", "4★", "3★", "2★", "1★", "0★"):
+    for col in (
+        "county",
+        "period",
+        "ver",
+        "status",
+        "errors",
+        "warnings",
+        "5★",
+        "4★",
+        "3★",
+        "2★",
+        "1★",
+        "0★",
+    ):
         table.add_column(col, justify="right" if col not in ("county", "period", "status") else "left")
     for r in rows:
         style = STATUS_STYLE.get(r["status"], "")
@@ -61,8 +84,13 @@ def print_summary(result: dict) -> None:
             return "" if v is None or v != v else str(int(v))  # NaN-safe
 
         table.add_row(
-            r["county_code"], r["period"], str(r["version"]), f"[{style}]{r['status']}[/]",
-            n(r["errors"]), n(r["warnings"]), *(n(r.get(k)) for k in ("5★", "4★", "3★", "2★", "1★", "0★")),
+            r["county_code"],
+            r["period"],
+            str(r["version"]),
+            f"[{style}]{r['status']}[/]",
+            n(r["errors"]),
+            n(r["warnings"]),
+            *(n(r.get(k)) for k in ("5★", "4★", "3★", "2★", "1★", "0★")),
         )
     if rows:
         console.print(table)
@@ -72,9 +100,11 @@ def print_summary(result: dict) -> None:
         console.print(f"[yellow]unrecognised file (not a submission):[/] {name}")
     failed = [r for r in rows if r["status"] == "failed"]
     for r in failed:
-        console.print(f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] {r.get('error', '')}")
+        console.print(
+            f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] {r.get('error', '')}"
+        )
     if rows:
-        feedback_dirs = sorted({str(Path(r['feedback']).parent) for r in rows if r.get("feedback")})
+        feedback_dirs = sorted({str(Path(r["feedback"]).parent) for r in rows if r.get("feedback")})
         for d in feedback_dirs:
             console.print(f"feedback workbooks and validation pages: {d}")
 
@@ -95,8 +125,12 @@ def sample(
     if not (rulebook_dir / "rulebook.yaml").exists():  # run from elsewhere: the shipped default rulebook
         rulebook_dir = Path(__file__).resolve().parents[1] / "config"
     with console.status("generating ..."):
-        manifest = generate(out, period, counties=counties, seed=seed, months=months, rulebook_dir=rulebook_dir)
-    console.print(f"wrote {len(manifest.files)} workbooks under {out / 'raw'} and config under {out / 'config'}")
+        manifest = generate(
+            out, period, counties=counties, seed=seed, months=months, rulebook_dir=rulebook_dir
+        )
+    console.print(
+        f"wrote {len(manifest.files)} workbooks under {out / 'raw'} and config under {out / 'config'}"
+    )
     console.print(f"use: FIVESTAR_RAW_DIR={out / 'raw'} FIVESTAR_CONFIG_DIR={out / 'config'} fivestar run")
 
 
@@ -106,7 +140,9 @@ def template(
     out: Annotated[Path, typer.Option(help="Output file (with --county) or folder (with --all).")],
     county: Annotated[str | None, typer.Option(help="County code (6 digits).")] = None,
     all_counties: Annotated[bool, typer.Option("--all", help="One template per registered county.")] = False,
-    email: Annotated[bool, typer.Option("--email", help="With --all: e-mail each county its template (opt-in).")] = False,
+    email: Annotated[
+        bool, typer.Option("--email", help="With --all: e-mail each county its template (opt-in).")
+    ] = False,
 ) -> None:
     """Write pre-filled submission templates with drop-downs and input checks."""
     from fivestar.template import run_template_command
@@ -124,12 +160,20 @@ def report(
     year: Annotated[int | None, typer.Option(help="Year (default: the latest with data).")] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("data/processed/reports"),
     branch: Annotated[str | None, typer.Option(help="One branch's card instead of the full report.")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of month YYYY-MM (default: latest).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As-of month YYYY-MM (default: latest).")
+    ] = None,
 ) -> None:
     """Write the leaders' report (HTML and XLSX, in Chinese) from the warehouse."""
     from fivestar.report import run_report_command
+    from fivestar.report.data import ReportError
 
-    for p in run_report_command(year=year, out=out, branch=branch, as_of=as_of):
+    try:
+        paths = run_report_command(year=year, out=out, branch=branch, as_of=as_of)
+    except ReportError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    for p in paths:
         console.print(str(p))
 
 

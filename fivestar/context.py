@@ -32,4 +32,6 @@ def open_context(settings: Settings | None = None) -> RunContext:
     engine = make_engine(s.warehouse_url)
     check_reachable(engine)
     ensure_schema(engine)
-    return RunContext(settings=s, rulebook=rb, registry=registry, limits=load_limits(s.config_dir), engine=engine)
+    return RunContext(
+        settings=s, rulebook=rb, registry=registry, limits=load_limits(s.config_dir), engine=engine
+    )

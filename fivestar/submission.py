@@ -36,7 +36,9 @@ def status_of(findings: pd.DataFrame) -> str:
     return "accepted_with_warnings" if len(findings) else "accepted"
 
 
-def submission_record(fv: FileVersion, parsed: ParsedWorkbook, archive_path: Path, run_id: str, rb: Rulebook) -> dict[str, Any]:
+def submission_record(
+    fv: FileVersion, parsed: ParsedWorkbook, archive_path: Path, run_id: str, rb: Rulebook
+) -> dict[str, Any]:
     cover = parsed.cover
     return {
         "county_code": fv.county_code,
@@ -66,5 +68,9 @@ def load_submission(
     rb: Rulebook,
 ) -> str:
     record = submission_record(fv, parsed, archive_path, run_id, rb)
-    facts = {} if parsed.fatal or status_of(findings) == "rejected" else build_facts(parsed, rb, fv.county_code, fv.period, fv.version)
+    facts = (
+        {}
+        if parsed.fatal or status_of(findings) == "rejected"
+        else build_facts(parsed, rb, fv.county_code, fv.period, fv.version)
+    )
     return load_version(engine, record, facts, findings)

@@ -2,7 +2,7 @@
 
 In: the warehouse engine and the versions a run processed. Out: a DataFrame for
 the CLI table and the run record (levels are the county's year-to-date rating
-as of that month, from rpt_branch_rating).
+as of that month, from the derived branch_rating table).
 """
 
 from __future__ import annotations
@@ -17,7 +17,11 @@ LEVEL_COLUMNS = ["5★", "4★", "3★", "2★", "1★", "0★"]
 
 
 def level_counts(engine: Engine) -> pd.DataFrame:
-    sql = text("SELECT county_code, as_of_period, star_level, COUNT(*) AS n FROM rpt_branch_rating GROUP BY county_code, as_of_period, star_level")
+    # Every as-of month is kept in branch_rating, so an earlier month shows its own provisional levels.
+    sql = text(
+        "SELECT county_code, as_of_period, star_level, COUNT(*) AS n FROM branch_rating "
+        "GROUP BY county_code, as_of_period, star_level"
+    )
     with engine.connect() as conn:
         return pd.read_sql(sql, conn)
 

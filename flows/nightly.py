@@ -9,6 +9,8 @@ The flow only sequences tasks; each task wraps a plain stage function.
 from __future__ import annotations
 
 import logging
+import time
+from contextlib import contextmanager
 from typing import Any
 
 from prefect import flow
@@ -22,30 +24,53 @@ from fivestar.warehouse.load import known_versions
 from fivestar.warehouse.lock import run_lock
 from tasks.ingest import discover_task, read_task
 from tasks.load import derive_task, finish_run_task, load_task, start_run_task
-from tasks.notify import alert_task, digest_task, feedback_task
+from tasks.notify import alert_task, digest_task, feedback_task, retry_alerts_task
 from tasks.validate import priors_task, validate_task
 
 log = logging.getLogger("fivestar.flow")
 
 
+@contextmanager
+def _timed(stage: str, **what: Any) -> Any:
+    t0 = time.perf_counter()
+    yield
+    log.info(
+        "%s %s took %.2f s", stage, " ".join(f"{k}={v}" for k, v in what.items()), time.perf_counter() - t0
+    )
+
+
 def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> list[dict[str, Any]]:
     s, rb = ctx.settings, ctx.rulebook
-    read = read_task(batch, s.archive_dir, rb, ctx.limits, s.id_hash_key)
-    subs = [Submission(pw, fv.county_code, fv.period, fv.version) for fv, (_, pw) in zip(batch, read, strict=True)]
-    priors = priors_task(ctx.engine, [fv.county_code for fv in batch], batch[0].period)
-    findings = validate_task(subs, rb, ctx.registry, priors)
+    period = batch[0].period
+    with _timed("read", period=period, files=len(batch)):
+        read = read_task(batch, s.archive_dir, rb, ctx.limits, s.id_hash_key)
+    subs = [
+        Submission(pw, fv.county_code, fv.period, fv.version) for fv, (_, pw) in zip(batch, read, strict=True)
+    ]
+    with _timed("validate", period=period, files=len(batch)):
+        priors = priors_task(ctx.engine, [fv.county_code for fv in batch], period)
+        findings = validate_task(subs, rb, ctx.registry, priors)
     rows = []
     for fv, (archived, pw) in zip(batch, read, strict=True):
         f = findings[fv.sha256]
         county_name = ctx.registry.county_name(fv.county_code) or fv.county_code
-        row: dict[str, Any] = {"county_code": fv.county_code, "period": fv.period, "version": fv.version, "file_name": fv.file_name}
+        row: dict[str, Any] = {
+            "county_code": fv.county_code,
+            "period": fv.period,
+            "version": fv.version,
+            "file_name": fv.file_name,
+        }
         try:
             # Feedback first: if the disk is full, the load is not committed and the next run retries.
-            xlsx, html = feedback_task(fv, archived, f, status_of(f), county_name, s.feedback_dir, pw.frames.get("explanations"))
+            xlsx, html = feedback_task(
+                fv, archived, f, status_of(f), county_name, s.feedback_dir, pw.frames.get("explanations")
+            )
             status = load_task(ctx.engine, fv, pw, f, archived, run_id, rb)
         except Exception as exc:  # one county's failure is that county's, the run goes on
             log.error("county %s %s v%s failed: %s", fv.county_code, fv.period, fv.version, exc)
-            rows.append({**row, "status": "failed", "errors": None, "warnings": None, "error": str(exc)[:300]})
+            rows.append(
+                {**row, "status": "failed", "errors": None, "warnings": None, "error": str(exc)[:300]}
+            )
             continue
         if pw.detail:
             log.warning("%s: %s", fv.file_name, pw.detail)
@@ -70,34 +95,68 @@ def fivestar_run(period: str | None = None, county: str | None = None, force: bo
     with run_lock(ctx.engine, wait=True):
         run_id = start_run_task(ctx.engine, ctx.registry, params, ctx.rulebook.hash)
         try:
-            disc = discover_task(ctx.settings.raw_dir, ctx.registry.county_codes, known_versions(ctx.engine), period, county, force)
+            disc = discover_task(
+                ctx.settings.raw_dir,
+                ctx.registry.county_codes,
+                known_versions(ctx.engine),
+                period,
+                county,
+                force,
+            )
             processed: list[dict[str, Any]] = []
             for per in sorted({v.period for v in disc.versions}):
                 processed += _process_period(ctx, run_id, [v for v in disc.versions if v.period == per])
-            touched = derive_task(ctx.engine, ctx.rulebook, run_id)
+            with _timed("derive"):
+                touched = derive_task(ctx.engine, ctx.rulebook, run_id)
             failed_alerts = []
             for row in processed:
                 if "_findings" not in row:
                     continue
                 recs = alert_task(
-                    ctx.engine, ctx.settings, ctx.registry, run_id,
-                    county_code=row["county_code"], period=row["period"], version=row["version"],
-                    status=row["status"], findings=row.pop("_findings"), attachment=_path(row.get("feedback")),
+                    ctx.engine,
+                    ctx.settings,
+                    ctx.registry,
+                    run_id,
+                    county_code=row["county_code"],
+                    period=row["period"],
+                    version=row["version"],
+                    status=row["status"],
+                    findings=row.pop("_findings"),
+                    attachment=_path(row.get("feedback")),
                 )
                 failed_alerts += [r for r in recs if r["outcome"] != "sent"]
+            # Alerts that could not be delivered on earlier runs (e.g. SMTP down) are retried now.
+            done = {(r["county_code"], r["period"], int(r["version"])) for r in processed}
+            retry_alerts_task(ctx.engine, ctx.settings, ctx.registry, run_id, done)
             summary = build_summary(ctx.engine, processed)
             rejected = [r for r in processed if r["status"] in ("rejected", "failed")]
             for per in sorted({r["period"] for r in processed}):
                 submitted = {r["county_code"] for r in processed if r["period"] == per}
-                missing = [{"county_code": c, "county_name": ctx.registry.county_name(c)} for c in sorted(ctx.registry.county_codes - submitted)]
-                digest_task(ctx.engine, ctx.settings, run_id, period=per, rejected=[r for r in rejected if r["period"] == per], missing=missing, failed=failed_alerts)
+                missing = [
+                    {"county_code": c, "county_name": ctx.registry.county_name(c)}
+                    for c in sorted(ctx.registry.county_codes - submitted)
+                ]
+                digest_task(
+                    ctx.engine,
+                    ctx.settings,
+                    run_id,
+                    period=per,
+                    rejected=[r for r in rejected if r["period"] == per],
+                    missing=missing,
+                    failed=failed_alerts,
+                )
             result = {
                 "run_id": run_id,
                 "summary": summary.to_dict("records"),
                 "unrecognised": disc.unrecognised,
                 "derived": [list(t) for t in touched],
             }
-            finish_run_task(ctx.engine, run_id, "completed", {k: v for k, v in result.items() if k != "summary"} | {"processed": len(processed)})
+            finish_run_task(
+                ctx.engine,
+                run_id,
+                "completed",
+                {k: v for k, v in result.items() if k != "summary"} | {"processed": len(processed)},
+            )
             _artifact(result)
             return result
         except BaseException as exc:
@@ -117,7 +176,9 @@ def _artifact(result: dict[str, Any]) -> None:
 
         lines = ["| 县 | 期间 | 版本 | 状态 | 错误 | 提示 |", "|---|---|---|---|---|---|"]
         for r in result["summary"]:
-            lines.append(f"| {r['county_code']} | {r['period']} | {r['version']} | {r['status']} | {r['errors']} | {r['warnings']} |")
+            lines.append(
+                f"| {r['county_code']} | {r['period']} | {r['version']} | {r['status']} | {r['errors']} | {r['warnings']} |"
+            )
         create_markdown_artifact("\n".join(lines), key="fivestar-run", description=f"run {result['run_id']}")
     except Exception as exc:  # an artifact is a convenience; never fail the run for it
         log.warning("could not publish the run artifact: %s", exc)

@@ -1,4 +1,4 @@
-"""Prefect tasks around the ingest stage: discover, archive + read.
+"""Prefect tasks around the ingest stage: discover, then archive + read a period's files.
 
 In/out as the wrapped functions in fivestar.ingest. No logic lives here.
 """
@@ -13,18 +13,27 @@ from prefect.cache_policies import NO_CACHE
 
 from fivestar.config import Limits, Rulebook
 from fivestar.ingest.discover import Discovery, FileVersion, archive, discover
-from fivestar.ingest.read import ParsedWorkbook, read_workbook
+from fivestar.ingest.parallel import read_many
+from fivestar.ingest.read import ParsedWorkbook
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(raw_dir: Path, county_codes: frozenset[str], known: pd.DataFrame, period: str | None, county: str | None, force: bool) -> Discovery:
+def discover_task(
+    raw_dir: Path,
+    county_codes: frozenset[str],
+    known: pd.DataFrame,
+    period: str | None,
+    county: str | None,
+    force: bool,
+) -> Discovery:
     return discover(raw_dir, county_codes, known, period=period, county=county, force=force)
 
 
 @task(name="archive-and-read", cache_policy=NO_CACHE)
-def read_task(versions: list[FileVersion], archive_dir: Path, rb: Rulebook, limits: Limits, id_key: str) -> list[tuple[Path, ParsedWorkbook]]:
-    out = []
-    for fv in versions:
-        archived = archive(fv, archive_dir)  # before reading: nothing received is ever lost
-        out.append((archived, read_workbook(archived, rb, limits, file_key=fv.sha256, id_key=id_key)))
-    return out
+def read_task(
+    versions: list[FileVersion], archive_dir: Path, rb: Rulebook, limits: Limits, id_key: str
+) -> list[tuple[Path, ParsedWorkbook]]:
+    # Archive before reading: nothing received is ever lost, whatever the reader does.
+    archived = [archive(fv, archive_dir) for fv in versions]
+    parsed = read_many([(a, fv.sha256) for a, fv in zip(archived, versions, strict=True)], rb, limits, id_key)
+    return list(zip(archived, parsed, strict=True))

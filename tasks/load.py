@@ -19,7 +19,15 @@ from fivestar.warehouse.load import finish_run, start_run, sync_registry
 
 
 @task(name="load-version", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def load_task(engine: Engine, fv: FileVersion, parsed: ParsedWorkbook, findings: pd.DataFrame, archived: Path, run_id: str, rb: Rulebook) -> str:
+def load_task(
+    engine: Engine,
+    fv: FileVersion,
+    parsed: ParsedWorkbook,
+    findings: pd.DataFrame,
+    archived: Path,
+    run_id: str,
+    rb: Rulebook,
+) -> str:
     return load_submission(engine, fv, parsed, findings, archived, run_id, rb)
 
 

@@ -18,5 +18,7 @@ def priors_task(engine: Engine, county_codes: list[str], period: str) -> dict[st
 
 
 @task(name="validate-period", cache_policy=NO_CACHE)
-def validate_task(subs: list[Submission], rb: Rulebook, registry: Registry, priors: dict[str, Prior]) -> dict[str, pd.DataFrame]:
+def validate_task(
+    subs: list[Submission], rb: Rulebook, registry: Registry, priors: dict[str, Prior]
+) -> dict[str, pd.DataFrame]:
     return validate_period(subs, rb, registry, priors)

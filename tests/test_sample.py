@@ -325,19 +325,18 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert sample_main(args) == 0
     assert "1 workbooks" in capsys.readouterr().out
     assert json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))["periods"] == ["2026-03"]
-    assert sorted(p.name for p in (tmp_path / "config").iterdir()) == sorted(
-        [
-            "indicators.csv",
-            "limits.yaml",
-            "points_items.csv",
-            "registry.csv",
-            "rulebook.yaml",
-            "stars.csv",
-            "submitters.csv",
-            "vetoes.csv",
-            "workbook.yaml",
-        ]
-    )
+    copied = {p.name for p in (tmp_path / "config").iterdir()}
+    shipped = {p.name for p in CONFIG.iterdir() if p.suffix in (".csv", ".yaml")}
+    assert copied == shipped | {"registry.csv", "submitters.csv"}
+    for name in (
+        "rulebook.yaml",
+        "stars.csv",
+        "indicators.csv",
+        "points_items.csv",
+        "vetoes.csv",
+        "workbook.yaml",
+    ):
+        assert (tmp_path / "config" / name).read_bytes() == (CONFIG / name).read_bytes()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -566,3 +565,23 @@ def _check_contract(province: Manifest, rb: Rulebook) -> None:
             where = i.cell or (i.value if i.rule in ("missing_from_roster",) else "")
             expected.add((rule, key, where))
         assert found == expected, f.path
+
+
+def test_committed_quickstart_sample_is_reproducible(tmp_path: Path) -> None:
+    """config/registry.csv, config/submitters.csv and data/raw/2026-1x are `generate_small(seed=0)`.
+
+    Regenerate with: .venv/bin/python -m fivestar.sample --quickstart .
+    """
+    from fivestar.sample import generate_small
+
+    if not (CONFIG / "registry.csv").exists() or not (ROOT / "data" / "raw" / "2026-11").exists():
+        pytest.skip("no committed quickstart sample")
+    m = generate_small(tmp_path, seed=0, rulebook_dir=CONFIG)
+    hint = "stale quickstart sample: run `.venv/bin/python -m fivestar.sample --quickstart .`"
+    for name in ("registry.csv", "submitters.csv"):
+        assert (tmp_path / "config" / name).read_bytes() == (CONFIG / name).read_bytes(), hint
+    for f in m.files:
+        committed = ROOT / "data" / f.path
+        assert committed.exists(), hint
+        assert _values(committed) == _values(m.path_of(f)), hint
+    assert m.summary() == {"accepted": 3, "accepted_with_warnings": 2, "rejected": 1}

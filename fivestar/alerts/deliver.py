@@ -237,7 +237,7 @@ def deliver_submission_alert(
         log.error("alert %s: cannot read contacts: %s", msg.alert_key, type(exc).__name__)
         return []
     if not targets:
-        log.warning("alert %s: no reachable contact (no e-mail with SMTP, no webhook)", msg.alert_key)
+        log.info("alert %s: no reachable contact (no e-mail with SMTP, no webhook)", msg.alert_key)
     return _deliver(
         settings,
         targets,

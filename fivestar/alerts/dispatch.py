@@ -19,19 +19,36 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from fivestar.alerts.deliver import deliver_digest, deliver_submission_alert, sent_targets
-from fivestar.alerts.messages import digest_alert_key, digest_message, submission_alert_key, submission_message
+from fivestar.alerts.messages import (
+    digest_message,
+    submission_alert_key,
+    submission_message,
+)
 from fivestar.config import Registry
 from fivestar.settings import Settings
 from fivestar.warehouse.bulk import insert_frame
 
 log = logging.getLogger(__name__)
-_COLUMNS = ["run_id", "county_code", "period", "version", "channel", "recipient", "attempted_at", "attempt", "outcome", "error", "alert_key"]
+_COLUMNS = [
+    "run_id",
+    "county_code",
+    "period",
+    "version",
+    "channel",
+    "recipient",
+    "attempted_at",
+    "attempt",
+    "outcome",
+    "error",
+    "alert_key",
+]
 
 
 def delivery_rows(engine: Engine, alert_key: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT channel, recipient, outcome, alert_key FROM alert_delivery WHERE alert_key = :k"), {"k": alert_key}
+            text("SELECT channel, recipient, outcome, alert_key FROM alert_delivery WHERE alert_key = :k"),
+            {"k": alert_key},
         ).mappings()
         return [dict(r) for r in rows]
 
@@ -40,7 +57,11 @@ def record_deliveries(engine: Engine, records: list[dict[str, Any]], **key: Any)
     if not records:
         return
     df = pd.DataFrame([{**key, **r} for r in records])
-    df["attempted_at"] = pd.to_datetime(df["attempted_at"], utc=True).dt.tz_convert(None).dt.floor("s")
+    # The warehouse keeps naive local time everywhere.
+    local = dt.datetime.now().astimezone().tzinfo
+    df["attempted_at"] = (
+        pd.to_datetime(df["attempted_at"], utc=True).dt.tz_convert(local).dt.tz_localize(None).dt.floor("s")
+    )
     df = df.reindex(columns=_COLUMNS)
     with engine.begin() as conn:
         insert_frame(conn, "alert_delivery", df)
@@ -96,6 +117,32 @@ def alert_digest(
     return records
 
 
+def pending_alerts(engine: Engine) -> list[dict[str, Any]]:
+    """Submission versions with a target whose attempts all failed (e.g. SMTP was down)."""
+    sql = text(
+        "SELECT DISTINCT d.county_code, d.period, d.version, s.status FROM alert_delivery d "
+        "JOIN submission s ON s.county_code = d.county_code AND s.period = d.period AND s.version = d.version "
+        "WHERE d.outcome <> 'sent' AND d.alert_key LIKE 'submission:%' AND NOT EXISTS ("
+        " SELECT 1 FROM alert_delivery x WHERE x.alert_key = d.alert_key AND x.channel = d.channel"
+        " AND x.recipient = d.recipient AND x.outcome = 'sent') "
+        "ORDER BY d.period, d.county_code, d.version"
+    )
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sql).mappings()]
+
+
+def stored_findings(engine: Engine, county_code: str, period: str, version: int) -> pd.DataFrame:
+    """A version's findings as recorded, for re-sending its alert on a later run."""
+    sql = text(
+        "SELECT severity, sheet, row_number AS row, cell, column_name, value, rule, message, branch_code, explained "
+        "FROM dq_issue WHERE county_code = :c AND period = :p AND version = :v ORDER BY seq"
+    )
+    with engine.connect() as conn:
+        df = pd.read_sql(sql, conn, params={"c": county_code, "p": period, "v": version})
+    df["explained"] = df["explained"].astype(bool)
+    return df.fillna("")
+
+
 def failed_deliveries(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Targets whose last attempt failed (one row per target)."""
     last: dict[tuple[str, str], dict[str, Any]] = {}
@@ -106,3 +153,37 @@ def failed_deliveries(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
+
+
+def retry_pending_alerts(
+    engine: Engine,
+    settings: Settings,
+    registry: Registry,
+    *,
+    run_id: str,
+    skip: set[tuple[str, str, int]],
+) -> list[dict[str, Any]]:
+    """Re-send alerts whose targets all failed on an earlier run (queued until delivered)."""
+    from fivestar.feedback.workbook import feedback_path
+
+    records: list[dict[str, Any]] = []
+    for p in pending_alerts(engine):
+        key = (p["county_code"], p["period"], int(p["version"]))
+        if key in skip:
+            continue
+        attachment = feedback_path(
+            settings.feedback_dir, p["period"], p["county_code"], int(p["version"]), p["status"]
+        )
+        records += alert_submission(
+            engine,
+            settings,
+            registry,
+            county_code=key[0],
+            period=key[1],
+            version=key[2],
+            status=p["status"],
+            findings=stored_findings(engine, *key),
+            attachment=attachment if attachment.exists() else None,
+            run_id=run_id,
+        )
+    return records

@@ -2,7 +2,8 @@
 
 In: the discovered file version, its findings and status, the explanations it
 sent, and the processed folder. Out: paths of the feedback workbook (for the
-submitter, under feedback/<period>/) and of the validation page (for IT staff).
+submitter, under feedback/<period>/: an annotated copy of their file when there are
+findings, a short 审核结果 workbook when there are none) and of the validation page.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def write_feedback(
         county_code=fv.county_code,
         period=fv.period,
         explanations=explanations,
+        # A clean file gets a summary-only workbook: copying a big workbook through openpyxl
+        # costs seconds and adds nothing the submitter needs to act on.
+        copy_original=len(findings) > 0,
     )
     html = xlsx.with_suffix(".html")
     write_validation_html(

@@ -107,9 +107,13 @@ def discover(
             seen.add(sha)
             if sha in recorded:
                 if force:
-                    out.versions.append(FileVersion(code, per, path, printable(name), sha, mtime, recorded[sha], True))
+                    out.versions.append(
+                        FileVersion(code, per, path, printable(name), sha, mtime, recorded[sha], True)
+                    )
                 continue
-            out.versions.append(FileVersion(code, per, path, printable(name), sha, mtime, next_version, False))
+            out.versions.append(
+                FileVersion(code, per, path, printable(name), sha, mtime, next_version, False)
+            )
             next_version += 1
     out.versions.sort(key=lambda v: (v.period, v.county_code, v.version))
     return out

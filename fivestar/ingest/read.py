@@ -41,6 +41,7 @@ FILE_MESSAGES = {
     "truncated": ("文件已损坏或不完整，无法打开，请重新保存后上报", "corrupt or truncated zip"),
     "too_large": ("文件解压后超过大小上限，请删除无关内容后重新上报", "uncompressed size over the limit"),
     "ratio": ("文件压缩比异常（疑似压缩炸弹），已拒收，请重新保存后上报", "compression ratio over the limit"),
+    "timeout": ("文件处理超时，请检查文件是否异常（如大量空白格式行、超大图片）后重新保存上报", "reading exceeded the per-file timeout"),
     "unreadable": ("文件无法读取，请用Excel或WPS重新保存为.xlsx后上报", "reader failed"),
 }
 

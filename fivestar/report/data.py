@@ -760,8 +760,7 @@ def _quality(engine: Engine, period: str, ratings: pd.DataFrame) -> dict[str, An
         ),
         "county_code",
     )
-    latest_v = {r["county_code"]: r["versions"] and int(sub[sub["county_code"] == r["county_code"]]["version"].max())
-                for r in rows}  # fmt: skip
+    latest_v = sub.groupby("county_code")["version"].max().astype(int).to_dict()
     iss = iss[[latest_v.get(c) == int(v) for c, v in zip(iss["county_code"], iss["version"], strict=True)]]
     rules = []
     for (sev, rule), g in iss.groupby(["severity", "rule"], sort=False):

@@ -21,15 +21,16 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from fivestar.config import RULEBOOK_FILES, Rulebook, load_rulebook
+from fivestar.config import Rulebook, load_rulebook
 from fivestar.sample.build import FileBuild, Pending, build_file, county_style, finalize_sheets
-from fivestar.sample.inject import FilePlan, MonthContext, inject, plan_files
+from fivestar.sample.inject import FilePlan, MonthContext, inject, load_thresholds, plan_files
 from fivestar.sample.manifest import FileEntry, Issue, Manifest
 from fivestar.sample.province import County, build_province, write_registry, write_submitters
 from fivestar.sample.sheets import Row, Sheet, Styled, write_xlsx
 from fivestar.sample.values import LedgerState, indicator_defs, item_defs, ym
 
-CONFIG_FILES = (*RULEBOOK_FILES, "limits.yaml")
+CONFIG_SUFFIXES = (".yaml", ".yml", ".csv", ".json")
+GENERATED = ("registry.csv", "submitters.csv")
 
 EXPLANATIONS = {
     "age_over_60": "该支部书记经县委组织部批准超龄留任",
@@ -169,6 +170,7 @@ def _county_files(
     items = item_defs(rb)
     state = LedgerState()
     registry_codes = frozenset(b.code for b in county.branches)
+    thresholds = load_thresholds(rb.directory)
     history: list[tuple[str, str, dict]] = []  # period, expected status, meaning
     out = []
     for mi, period in enumerate(periods):
@@ -179,6 +181,7 @@ def _county_files(
             prev_period=prev[0] if prev else None,
             prev_meaning=prev[1] if prev else None,
             registry_codes=registry_codes,
+            thresholds=thresholds,
         )
         inject(fb, plan[(ci, mi)], ctx, seed)
         entry = _write(fb, out_dir)
@@ -218,10 +221,12 @@ def generate(
     rb = load_rulebook(rulebook_dir)
     config_out = out_dir / "config"
     config_out.mkdir(parents=True, exist_ok=True)
-    for name in CONFIG_FILES:
-        src = rulebook_dir / name
-        if src.exists() and src.resolve() != (config_out / name).resolve():
-            shutil.copyfile(src, config_out / name)
+    for src in sorted(rulebook_dir.iterdir()):
+        # The whole configuration (rulebook, limits, validation thresholds, …) but not the
+        # registry and submitters of the source: this province gets its own.
+        wanted = src.is_file() and src.suffix in CONFIG_SUFFIXES and src.name not in GENERATED
+        if wanted and src.resolve() != (config_out / src.name).resolve():
+            shutil.copyfile(src, config_out / src.name)
 
     province = build_province(rb, counties, seed, branches_per_county)
     write_registry(config_out / "registry.csv", province)
@@ -291,7 +296,7 @@ def install_quickstart(repo: Path, seed: int = 0, work_dir: Path | None = None) 
         for name in ("registry.csv", "submitters.csv"):
             shutil.copyfile(out / "config" / name, repo / "config" / name)
         for f in manifest.files:
-            dest = repo / "data" / f.path.removeprefix("raw/")
+            dest = repo / "data" / f.path  # raw/<period>/<file>
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(out / f.path, dest)
         if work_dir is None:

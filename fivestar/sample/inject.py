@@ -23,7 +23,10 @@ import datetime as dt
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from fivestar.sample import names
 from fivestar.sample.build import FileBuild, Pending, ledger_row, number, veto_row
@@ -36,11 +39,31 @@ WARNING_SHARE = 0.25
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """The data-quality warning thresholds (config/validation.yaml, when present)."""
+
+    rate_jump_points: float = 30.0
+    satisfaction_indicator: str | None = None  # None: the rate whose header names 满意度
+    satisfaction_min_branches: int = 10
+
+
+def load_thresholds(config_dir: Path) -> Thresholds:
+    p = Path(config_dir) / "validation.yaml"
+    raw = (yaml.safe_load(p.read_text(encoding="utf-8")) or {}) if p.exists() else {}
+    return Thresholds(
+        rate_jump_points=float(raw.get("rate_jump_points", 30)),
+        satisfaction_indicator=raw.get("satisfaction_indicator"),
+        satisfaction_min_branches=int(raw.get("satisfaction_min_branches", 10)),
+    )
+
+
+@dataclass(frozen=True)
 class MonthContext:
     is_last: bool  # the county's last generated month: nothing later compares with it
     prev_period: str | None  # the validator's previous accepted month, if any
     prev_meaning: dict[tuple[str, str], Any] | None
     registry_codes: frozenset[str]
+    thresholds: Thresholds = Thresholds()
 
 
 @dataclass(frozen=True)
@@ -243,7 +266,11 @@ def w_rate_fraction(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> boo
         code,
     )
     prev = (ctx.prev_meaning or {}).get((code, d.key))
-    if d.basis == "期末" and isinstance(prev, (int, float)) and abs(v - prev) > 30:
+    if (
+        d.basis == "期末"
+        and isinstance(prev, (int, float))
+        and abs(v - prev) > ctx.thresholds.rate_jump_points
+    ):
         _add(
             fb,
             "warning",
@@ -490,8 +517,13 @@ def w_satisfaction_all_100(fb: FileBuild, ctx: MonthContext, rng: random.Random)
         sh = fb.sheets[sk]
         btype = fb.rb.sheets[sk].branch_type
         rows = [r for r in sh.rows if isinstance(r.meta, Branch)]
-        sat = [d for d in fb.defs[btype] if "满意度" in d.header and d.value_type == "rate"]
-        if len(rows) < 10 or not sat or sh.header is None:
+        key = ctx.thresholds.satisfaction_indicator
+        sat = [
+            d
+            for d in fb.defs[btype]
+            if d.value_type == "rate" and (d.key == key if key else "满意度" in d.header)
+        ]
+        if len(rows) < ctx.thresholds.satisfaction_min_branches or not sat or sh.header is None:
             continue
         d = sat[0]
         if any(p.sheet_key == sk and p.column == d.header for p in fb.pending):
@@ -557,10 +589,11 @@ def w_rate_jump(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool:
     if not cands:
         return False
     sk, row, d, prev = rng.choice(cands)
-    delta = float(rng.randint(35, 45))
+    limit = ctx.thresholds.rate_jump_points
+    delta = limit + rng.randint(5, 15)
     v = prev - delta if prev >= 50 else min(100.0, prev + delta)
     v = round(v, 1)
-    if abs(v - prev) <= 30 or v <= 1:
+    if abs(v - prev) <= limit or v <= 1:
         return False
     cell = fb.rate(d.key, v)
     _set(fb, sk, row, d.header, cell)

@@ -22,6 +22,7 @@ _context: Any = None
 def _gx_context() -> Any:
     global _context
     if _context is None:
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 

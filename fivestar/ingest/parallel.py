@@ -1,0 +1,99 @@
+"""Read many workbooks on all cores, each under a time limit.
+
+In: (path, file key) pairs, the Rulebook, Limits and the resident-ID hash key.
+Out: one ParsedWorkbook per input, in input order. A file that takes longer than
+`limits.per_file_timeout_s` becomes a whole-file error for that county only: its
+worker is killed and the others go on. Workers are spawned (not forked) because
+the calling process runs Prefect's threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import time
+from pathlib import Path
+
+from fivestar.config import Limits, Rulebook
+from fivestar.ingest.read import ParsedWorkbook, file_error, read_workbook
+
+log = logging.getLogger(__name__)
+_STATE: dict[str, object] = {}
+
+
+def _init(rb: Rulebook, limits: Limits, id_key: str) -> None:
+    _STATE.update(rb=rb, limits=limits, id_key=id_key)
+
+
+def _read_one(path: Path, file_key: str) -> ParsedWorkbook:
+    return read_workbook(path, _STATE["rb"], _STATE["limits"], file_key=file_key, id_key=_STATE["id_key"])  # type: ignore[arg-type]
+
+
+def default_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def read_many(
+    items: list[tuple[Path, str]],
+    rb: Rulebook,
+    limits: Limits,
+    id_key: str,
+    *,
+    workers: int | None = None,
+) -> list[ParsedWorkbook]:
+    workers = workers or default_workers()
+    timeout = float(limits.per_file_timeout_s or 0) or None
+    if not items:
+        return []
+    results: list[ParsedWorkbook | None] = [None] * len(items)
+    pending = list(range(len(items)))
+    ctx = mp.get_context("spawn")
+    while pending:
+        with ctx.Pool(
+            processes=min(workers, len(pending)), initializer=_init, initargs=(rb, limits, id_key)
+        ) as pool:
+            asyncs = {i: pool.apply_async(_read_one, items[i]) for i in pending}
+            started = time.monotonic()
+            restart_from: list[int] = []
+            for n, i in enumerate(pending):
+                # Files run at most `workers` at a time, so allow each its turn plus its own budget.
+                budget = (
+                    None if timeout is None else timeout * (1 + n // workers) - (time.monotonic() - started)
+                )
+                try:
+                    results[i] = asyncs[i].get(timeout=None if budget is None else max(budget, 1.0))
+                except mp.TimeoutError:
+                    path, key = items[i]
+                    log.error("reading %s exceeded %.0f s; rejected as a timeout", path.name, timeout)
+                    results[i] = _timeout_result(path, key, timeout or 0)
+                    # The stuck worker cannot be interrupted: drop the pool and go on with a new one.
+                    restart_from = [j for j in pending[n + 1 :] if not asyncs[j].ready()]
+                    for j in pending[n + 1 :]:
+                        if asyncs[j].ready():
+                            results[j] = _collect(asyncs[j], items[j])
+                    pool.terminate()
+                    break
+                except Exception as exc:  # a worker crash is that file's problem only
+                    path, key = items[i]
+                    log.error("reading %s failed in a worker: %s", path.name, exc)
+                    pw = file_error(key, "unreadable", f"{type(exc).__name__}: {exc}"[:300])
+                    pw.path = path
+                    results[i] = pw
+            pending = restart_from
+    return [r for r in results if r is not None]
+
+
+def _collect(async_result: mp.pool.AsyncResult, item: tuple[Path, str]) -> ParsedWorkbook:
+    try:
+        return async_result.get(timeout=0)
+    except Exception as exc:
+        pw = file_error(item[1], "unreadable", f"{type(exc).__name__}: {exc}"[:300])
+        pw.path = item[0]
+        return pw
+
+
+def _timeout_result(path: Path, key: str, timeout: float) -> ParsedWorkbook:
+    pw = file_error(key, "timeout", f"reading took longer than {timeout:.0f} s")
+    pw.path = path
+    return pw
