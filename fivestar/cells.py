@@ -174,7 +174,7 @@ def parse_rate(v: Any, *, percent_cell: bool) -> tuple[float | None, str | None,
     if x is None or issue:
         return x, issue, warn
     if percent_cell and isinstance(v, int | float) and not isinstance(v, bool):
-        return x * 100.0, None, warn
+        return round(x * 100.0, 9), None, warn  # 0.864*100 is 86.39999…: keep the typed value
     if 0 <= x <= 1:
         # Also for text '0.95': "probably 95%" matters more than 文本型数字.
         warn = PCT_DECIMAL

@@ -46,8 +46,14 @@ def run(
 ) -> None:
     """Process every new or changed submission, load the warehouse, print a summary."""
     _logging(verbose)
-    from fivestar.warehouse.engine import WarehouseUnavailable
+    from fivestar.settings import load_settings
+    from fivestar.warehouse.engine import WarehouseUnavailable, check_reachable, make_engine
 
+    try:  # fail fast, before Prefect starts its temporary server
+        check_reachable(make_engine(load_settings().warehouse_url))
+    except WarehouseUnavailable as exc:
+        console.print(f"[bold red]Warehouse unreachable:[/] {exc}")
+        raise typer.Exit(3) from exc
     with console.status("running the pipeline ..."):
         try:
             from flows.nightly import fivestar_run

@@ -34,11 +34,14 @@ def default_cron() -> str:
 
 def nightly_deployment(cron: str | None = None, name: str = "nightly") -> RunnerDeployment:
     """The scheduled deployment: every new or changed submission, one run at a time."""
+    from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
     cron = cron or default_cron()
     return fivestar_run.to_deployment(
         name=name,
+        # The installed module, not a file path: serving works from any working directory.
+        entrypoint_type=EntrypointType.MODULE_PATH,
         schedules=[Cron(cron, timezone=TIMEZONE)],
         concurrency_limit=1,
         parameters=dict(DEFAULT_PARAMETERS),
@@ -52,8 +55,11 @@ def nightly_deployment(cron: str | None = None, name: str = "nightly") -> Runner
 
 def rerun_deployment(name: str = "rerun") -> RunnerDeployment:
     """The on-demand deployment: parameters period / county / force chosen per run."""
+    from prefect.deployments.runner import EntrypointType
+
     return fivestar_run.to_deployment(
         name=name,
+        entrypoint_type=EntrypointType.MODULE_PATH,
         concurrency_limit=1,
         parameters=dict(DEFAULT_PARAMETERS),
         description=(

@@ -210,6 +210,7 @@ def test_cron_comes_from_argument_then_environment(monkeypatch: pytest.MonkeyPat
     assert (cron_of(d).cron, cron_of(d).timezone) == ("30 1 * * 1-5", "Asia/Shanghai")
     assert cron_of(nightly_deployment(cron="15 3 * * *")).cron == "15 3 * * *"
     assert d.name == "nightly" and d.concurrency_limit == 1
+    assert d.entrypoint == "flows.nightly.fivestar_run"
     rerun = rerun_deployment()
     assert rerun.name == "rerun" and not rerun.schedules and rerun.concurrency_limit == 1
     with pytest.raises(ValueError):
@@ -273,10 +274,12 @@ def test_served_rerun_with_parameters_completes(prefect_api: str, tmp_path: Path
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            cwd=tmp_path,  # not the checkout: the deployments name the installed module
         )
     try:
-        wait_for_deployment("fivestar-run/rerun", proc, log, timeout_s=180)
+        rerun = wait_for_deployment("fivestar-run/rerun", proc, log, timeout_s=180)
+        assert rerun.entrypoint == "flows.nightly.fivestar_run"
+        assert rerun.schedules == [] and rerun.global_concurrency_limit.limit == 1
         assert_nightly_schedule(read_deployment("fivestar-run/nightly"))
         flow_run = run_deployment(
             "fivestar-run/rerun",

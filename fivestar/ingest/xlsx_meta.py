@@ -1,7 +1,10 @@
 """What a fast cell reader cannot tell: container checks, percent formats, formulas.
 
 In: the path of a received file. Out: a whole-file problem code (checked from the
-zip directory before anything is inflated), the sheet → XML part map, the cells
+zip directory before anything is inflated; then the used range of every worksheet,
+scanned as a stream, because the fast reader allocates a dense grid of that range:
+one cell at XFD1048576 in a 9 KB file would ask for 512 GB and abort the process),
+the sheet → XML part map, the cells
 that are percent-formatted, formula cells without a cached value, and cells holding
 an Excel error value (#DIV/0!, which the fast reader returns as an empty cell).
 Regexes over the raw sheet XML keep this cheap; it only runs where needed.
@@ -29,6 +32,13 @@ _ATTR_R = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _ATTR_S = re.compile(rb'\bs="(\d+)"')
 _ATTR_T_ERROR = re.compile(rb'\bt="e"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+# Cell references (` r="AB12"`) and cells, for the used-range scan of check_container.
+_REF_COL = re.compile(rb'\sr="([A-Z]{1,3})[0-9]{1,7}"')
+_REF_ROW = re.compile(rb'\sr="[A-Z]{0,3}([0-9]{1,7})"')
+_ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_SCAN_CHUNK = 4 << 20
+# The reader holds the used range as a dense grid of ≈ 40-byte cells: 10M cells ≈ 400 MB.
+DEFAULT_MAX_CELLS_PER_SHEET = 10_000_000
 # Quoted text ("%") and escaped characters (\%) in a number format are literals, not percent.
 _FMT_LITERALS = re.compile(r'"[^"]*"|\\.')
 
@@ -75,7 +85,58 @@ def check_container(path: Path, limits: Limits) -> FileProblem | None:
         return FileProblem("too_large", f"{total / 1048576:.0f} MB")
     if total / packed > limits.max_compression_ratio:
         return FileProblem("ratio", f"{total / packed:.0f}:1")
+    max_cells = int(limits.extra.get("max_cells_per_sheet", DEFAULT_MAX_CELLS_PER_SHEET))
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in infos:
+                name = info.filename
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    rows, cols = used_extent(zf, name)
+                    if rows * cols > max_cells:
+                        return FileProblem(
+                            "too_large", f"{name}: used range {cols} columns x {rows} rows over {max_cells} cells"
+                        )
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+        return FileProblem("truncated", str(exc))
     return None
+
+
+def column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def used_extent(zf: zipfile.ZipFile, part: str) -> tuple[int, int]:
+    """(last row, last column) a reader would span for a sheet part, streamed in chunks.
+
+    From every cell reference (` r="XFD1048576"`); cells written without a reference
+    (allowed, placed one after another) count as if they could all sit in one row.
+    """
+    max_row = max_col = 0
+    cells = refs = 0
+    tail = b""
+    with zf.open(part) as fh:
+        while True:
+            block = fh.read(_SCAN_CHUNK)
+            if not block:
+                break
+            # A reference cut by the chunk border is seen whole in the overlap.
+            data = tail + block
+            cols = set(_REF_COL.findall(data))
+            if cols:
+                max_col = max(max_col, max(column_number(c) for c in cols))
+            rows = _REF_ROW.findall(data)
+            if rows:
+                max_row = max(max_row, max(int(r) for r in rows))
+            body = block if not tail else data[len(tail) - 8 :]
+            cells += len(_ANY_CELL.findall(body))
+            refs += len(_REF_COL.findall(body))
+            tail = block[-24:]
+    if cells > refs:
+        max_col = max(max_col, cells)
+    return max_row, max_col
 
 
 class XlsxParts:

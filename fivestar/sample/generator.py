@@ -52,10 +52,14 @@ class Preset:
     period: str
     branches_per_county: tuple[int, int]
     events_per_branch: int
+    webhooks: bool = True
 
 
 # The committed quickstart sample (config/registry.csv, config/submitters.csv, data/raw/2026-1x).
-SMALL = Preset(counties=3, months=2, period="2026-11", branches_per_county=(15, 40), events_per_branch=5)
+# No webhooks: a quickstart run should not log failing deliveries to the discard port.
+SMALL = Preset(
+    counties=3, months=2, period="2026-11", branches_per_county=(15, 40), events_per_branch=5, webhooks=False
+)
 
 
 def periods_ending(period: str, months: int) -> list[str]:
@@ -207,11 +211,13 @@ def generate(
     inject: bool = True,
     *,
     workers: int = 1,
+    webhooks: bool = True,
 ) -> Manifest:
     """Write a synthetic province under `out_dir` and return its manifest.
 
     `events_per_branch` is the mean number of ledger events per branch and month.
     `workers` > 1 writes counties in parallel processes (same output, faster).
+    `webhooks=False` leaves every webhook_url in submitters.csv blank (e-mail only).
     """
     out_dir = Path(out_dir)
     rulebook_dir = Path(rulebook_dir)
@@ -228,7 +234,7 @@ def generate(
         if wanted and src.resolve() != (config_out / src.name).resolve():
             shutil.copyfile(src, config_out / src.name)
 
-    province = build_province(rb, counties, seed, branches_per_county)
+    province = build_province(rb, counties, seed, branches_per_county, webhooks)
     write_registry(config_out / "registry.csv", province)
     write_submitters(config_out / "submitters.csv", province)
 
@@ -280,6 +286,7 @@ def generate_small(out_dir: Path, seed: int = 0, rulebook_dir: Path = Path("conf
         rulebook_dir=rulebook_dir,
         branches_per_county=p.branches_per_county,
         events_per_branch=p.events_per_branch,
+        webhooks=p.webhooks,
     )
 
 

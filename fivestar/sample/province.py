@@ -15,6 +15,7 @@ so adding counties never changes the ones already generated.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,7 @@ def build_county(
     name: str,
     seed: int,
     branches_per_county: tuple[int, int],
+    webhooks: bool = True,
 ) -> County:
     rng = random.Random(f"{seed}|county|{code}")
     lo, hi = branches_per_county
@@ -171,17 +173,23 @@ def build_county(
                 phone=_phone(rng, city.area_code),
             )
         )
+    if not webhooks:  # same draws, URLs dropped: every contact then has an e-mail address
+        contacts = [
+            dataclasses.replace(c, webhook_url="", email=c.email or f"zzb.{code}@example.org")
+            for c in contacts
+        ]
     return County(code, name, city.code, city.name, city.area_code, tuple(branches), tuple(contacts))
 
 
 def build_province(
-    rb: Rulebook, counties: int, seed: int, branches_per_county: tuple[int, int]
+    rb: Rulebook, counties: int, seed: int, branches_per_county: tuple[int, int], webhooks: bool = True
 ) -> list[County]:
     order = county_order()
     if not 1 <= counties <= len(order):
         raise ValueError(f"counties must be between 1 and {len(order)}, got {counties}")
     return [
-        build_county(rb, city, code, name, seed, branches_per_county) for city, code, name in order[:counties]
+        build_county(rb, city, code, name, seed, branches_per_county, webhooks)
+        for city, code, name in order[:counties]
     ]
 
 
