@@ -185,7 +185,9 @@ def report(
 
 @app.command()
 def serve(
-    cron: Annotated[str, typer.Option(help="Cron schedule (Asia/Shanghai).")] = "0 2 * * *",
+    cron: Annotated[
+        str | None, typer.Option(help="Cron (Asia/Shanghai); default FIVESTAR_SCHEDULE_CRON, else 0 2 * * *.")
+    ] = None,
     name: Annotated[str, typer.Option(help="Deployment name.")] = "nightly",
 ) -> None:
     """Register the nightly schedule with Prefect and serve it (Ctrl-C to stop)."""

@@ -31,6 +31,14 @@ def build_summary(engine: Engine, processed: list[dict[str, Any]]) -> pd.DataFra
     if not processed:
         return pd.DataFrame(columns=cols)
     df = pd.DataFrame(processed)
+    # A file and its correction loaded in one run: show what the warehouse says now (superseded).
+    with engine.connect() as conn:
+        final = pd.read_sql(text("SELECT county_code, period, version, status FROM submission"), conn)
+    now = {(c, p, int(v)): s for c, p, v, s in final.itertuples(index=False)}
+    df["status"] = [
+        now.get((c, p, int(v)), s)
+        for c, p, v, s in zip(df["county_code"], df["period"], df["version"], df["status"], strict=True)
+    ]
     levels = level_counts(engine)
     for i, lv in enumerate(range(5, -1, -1)):
         hit = levels[levels["star_level"] == lv].set_index(["county_code", "as_of_period"])["n"]

@@ -33,6 +33,7 @@ PG_SERVER_URL = os.environ.get(
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres: needs the PostgreSQL test server")
+    config.addinivalue_line("markers", "prefect_server: starts a real Prefect server (slow)")
 
 
 def in_ci() -> bool:

@@ -42,6 +42,7 @@ import wbfactory as W
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import flows  # noqa: F401  (Prefect defaults for these machines: no telemetry, quiet logs)
 from fivestar.config import load_rulebook
 
 pytestmark = pytest.mark.prefect_server
@@ -708,13 +709,6 @@ def test_rulebook_change_rerates_without_reading_files(loaded: Province) -> None
     assert all(r["star_level"] >= levels[r["branch_code"]] for r in after["rpt_branch_rating"].dicts())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "flows/nightly.py alerts only versions processed in the same run: versions committed by a "
-        "run that then dies are never alerted (the next run skips them as known)"
-    ),
-)
 def test_versions_loaded_by_a_crashed_run_are_still_alerted(
     new_province: Callable[[str], Province], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

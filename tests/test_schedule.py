@@ -32,6 +32,7 @@ import pytest
 import wbfactory as W
 from sqlalchemy import create_engine, text
 
+import flows  # noqa: F401  (Prefect defaults for these machines: no telemetry, quiet logs)
 from fivestar.config import load_rulebook
 
 pytestmark = pytest.mark.prefect_server
@@ -215,6 +216,21 @@ def test_cron_comes_from_argument_then_environment(monkeypatch: pytest.MonkeyPat
     assert rerun.name == "rerun" and not rerun.schedules and rerun.concurrency_limit == 1
     with pytest.raises(ValueError):
         nightly_deployment(cron="every night")
+
+
+def test_fivestar_serve_uses_the_cron_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import flows.serve
+    from fivestar.cli import app
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(flows.serve, "serve_nightly", lambda **kw: seen.update(kw))
+    monkeypatch.setenv("FIVESTAR_SCHEDULE_CRON", "30 1 * * *")
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 0, result.output
+    (schedule,) = flows.serve.nightly_deployment(cron=seen["cron"], name=seen["name"]).schedules
+    assert schedule.schedule.cron == "30 1 * * *"
 
 
 def test_nightly_deployment_registers_cron_in_shanghai_time(prefect_api: str) -> None:

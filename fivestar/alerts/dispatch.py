@@ -118,7 +118,8 @@ def alert_digest(
 
 
 def pending_alerts(engine: Engine) -> list[dict[str, Any]]:
-    """Submission versions with a target whose attempts all failed (e.g. SMTP was down)."""
+    """Versions still owed an alert: a target whose attempts all failed (e.g. SMTP was
+    down), or no attempt at all because the run that loaded them died before alerting."""
     sql = text(
         "SELECT DISTINCT d.county_code, d.period, d.version, s.status FROM alert_delivery d "
         "JOIN submission s ON s.county_code = d.county_code AND s.period = d.period AND s.version = d.version "
@@ -127,8 +128,21 @@ def pending_alerts(engine: Engine) -> list[dict[str, Any]]:
         " AND x.recipient = d.recipient AND x.outcome = 'sent') "
         "ORDER BY d.period, d.county_code, d.version"
     )
+    orphans = text(
+        "SELECT s.county_code, s.period, s.version, s.status FROM submission s "
+        "JOIN run r ON r.run_id = s.run_id WHERE r.outcome IN ('abandoned', 'failed') AND NOT EXISTS ("
+        " SELECT 1 FROM alert_delivery x WHERE x.county_code = s.county_code AND x.period = s.period"
+        " AND x.version = s.version) ORDER BY s.period, s.county_code, s.version"
+    )
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(sql).mappings()]
+        rows = [dict(r) for r in conn.execute(sql).mappings()]
+        seen = {(r["county_code"], r["period"], int(r["version"])) for r in rows}
+        rows += [
+            dict(r)
+            for r in conn.execute(orphans).mappings()
+            if (r["county_code"], r["period"], int(r["version"])) not in seen
+        ]
+        return rows
 
 
 def stored_findings(engine: Engine, county_code: str, period: str, version: int) -> pd.DataFrame:

@@ -392,9 +392,17 @@ def start_run(
     rulebook_hash: str | None = None,
     run_id: str | None = None,
 ) -> str:
-    """Insert a `run` row (outcome 'running') and return its run_id."""
+    """Insert a `run` row (outcome 'running') and return its run_id.
+
+    Called under the run lock, so any row still 'running' belongs to a run that died
+    (e.g. kill -9): it is closed as 'abandoned'.
+    """
     run_id = run_id or f"{dt.datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     with engine.begin() as conn:
+        conn.execute(
+            _ts("UPDATE run SET outcome = 'abandoned', finished_at = :t WHERE outcome = 'running'", "t"),
+            {"t": now()},
+        )
         conn.execute(
             _ts(
                 "INSERT INTO run (run_id, started_at, params, outcome, rulebook_hash) "

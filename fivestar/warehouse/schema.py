@@ -22,7 +22,9 @@ _CREATE_VIEW = re.compile(r"CREATE\s+VIEW\s+([a-z_][a-z0-9_]*)", re.IGNORECASE)
 
 def schema_statements(dialect_name: str, sql_dir: Path = SQL_DIR) -> list[str]:
     """All statements of sql/*.sql for one dialect, in execution order."""
-    files = sorted(sql_dir.glob("*.sql"))
+    # Numbered scripts only (001_schema.sql, 002_views.sql, …): sql/roles_postgres.sql is
+    # applied on request by fivestar.warehouse.roles, never with the schema.
+    files = sorted(sql_dir.glob("[0-9]*.sql"))
     if not files:
         raise FileNotFoundError(f"No schema files in {sql_dir}")
     out: list[str] = []
