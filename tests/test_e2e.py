@@ -22,7 +22,14 @@ from fivestar.sample import generate
 from fivestar.warehouse.engine import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]
-VIEWS = ("rpt_branch_rating", "rpt_branch_star", "rpt_area_summary", "rpt_submission", "rpt_dq_issue", "rpt_points_tally")
+VIEWS = (
+    "rpt_branch_rating",
+    "rpt_branch_star",
+    "rpt_area_summary",
+    "rpt_submission",
+    "rpt_dq_issue",
+    "rpt_points_tally",
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +58,9 @@ def dump_views(url: str) -> dict[str, str]:
     return out
 
 
-def test_generated_province_end_to_end(warehouse_url: str, province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generated_province_end_to_end(
+    warehouse_url: str, province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from flows.nightly import fivestar_run
 
     _env(monkeypatch, province, warehouse_url, tmp_path / "processed")
@@ -69,7 +78,9 @@ def test_generated_province_end_to_end(warehouse_url: str, province: Path, tmp_p
     issues = pd.read_csv(pd.io.common.StringIO(first["rpt_dq_issue"]), dtype=str)
     rejected = [k for k, s in got.items() if s == "rejected"]
     for county, period in rejected:
-        mine = issues[(issues["county_code"] == county) & (issues["period"] == period) & (issues["severity"] == "error")]
+        mine = issues[
+            (issues["county_code"] == county) & (issues["period"] == period) & (issues["severity"] == "error")
+        ]
         assert len(mine) > 0 and mine["message"].str.len().min() > 4
 
     again = fivestar_run.fn()
@@ -102,7 +113,14 @@ def test_cli_unreachable_warehouse_fails_fast(tmp_path: Path, province: Path) ->
         FIVESTAR_PROCESSED_DIR=str(tmp_path / "processed"),
         FIVESTAR_WAREHOUSE_URL="postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:1/none",
     )
-    proc = subprocess.run([sys.executable, "-m", "fivestar.cli", "run"], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fivestar.cli", "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 3
     assert "unreachable" in proc.stdout.lower()
     assert "s3cret-pw" not in proc.stdout + proc.stderr

@@ -1,0 +1,188 @@
+"""Alerts through the whole pipeline: a real SMTP sink and HTTP receiver on loopback.
+
+In: two counties' workbooks (one with a known error cell), submitters.csv pointing
+at a local aiosmtpd server and a local webhook receiver. Out: assertions on who
+gets which e-mail (subject, attachment, red cells in the attached workbook), the
+webhook payload, no repeat on an unchanged rerun, a new message after a correction,
+and no county ever receiving another county's findings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import io
+import json
+import os
+import shutil
+import socket
+import threading
+from email import policy
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from aiosmtpd.controller import Controller
+
+import wbfactory as W
+from fivestar.config import load_rulebook
+
+ROOT = Path(__file__).resolve().parents[1]
+RED = "FFC7CE"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
+        msg = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Any:
+    sink = Sink()
+    ctl = Controller(sink, hostname="127.0.0.1", port=_free_port())
+    ctl.start()
+    yield ctl, sink
+    ctl.stop()
+
+
+@pytest.fixture
+def hook() -> Any:
+    bodies: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            n = int(self.headers.get("Content-Length", 0))
+            bodies.append({"path": self.path, "json": json.loads(self.rfile.read(n) or b"{}")})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"errcode":0}')
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", _free_port()), Handler)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    yield server.server_address[1], bodies
+    server.shutdown()
+
+
+def _province(root: Path, webhook_port: int) -> tuple[Path, dict[str, list[dict[str, str]]]]:
+    cfg = root / "config"
+    shutil.copytree(ROOT / "config", cfg, ignore=shutil.ignore_patterns("registry.csv", "submitters.csv"))
+    rb = load_rulebook(cfg)
+    brs = {"410522": W.branches("410522", 3, 1), "410523": W.branches("410523", 2, 1)}
+    W.registry_frame({"410522": "林州市", "410523": "安阳县"}, brs).to_csv(cfg / "registry.csv", index=False)
+    (cfg / "submitters.csv").write_text(
+        "county_code,name,email,webhook_url\n"
+        "410522,王五,linzhou@example.org,\n"
+        f"410523,赵六,anyang@example.org,http://127.0.0.1:{webhook_port}/robot/send?kind=dingtalk\n",
+        encoding="utf-8",
+    )
+
+    def bad(wb: Any) -> None:
+        wb["村指标"]["C3"] = 150  # 三会一课完成率 of the second village: out of range
+
+    W.write_workbook(
+        root / "raw/2026-11/410522_林州市_2026-11.xlsx",
+        rb,
+        "410522",
+        "林州市",
+        "2026-11",
+        brs["410522"],
+        edit=bad,
+    )
+    W.write_workbook(
+        root / "raw/2026-11/410523_安阳县_2026-11.xlsx",
+        rb,
+        "410523",
+        "安阳县",
+        "2026-11",
+        brs["410523"],
+        ledger=[[dt.date(2026, 11, 3), brs["410523"][0]["code"], "支部", "", "ZB01", 2, ""]],
+    )
+    return rb.directory, brs
+
+
+def test_alerts_end_to_end(tmp_path: Path, smtp: Any, hook: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.nightly import fivestar_run
+
+    ctl, sink = smtp
+    port, bodies = hook
+    cfg, brs = _province(tmp_path, port)
+    for k, v in {
+        "FIVESTAR_RAW_DIR": tmp_path / "raw",
+        "FIVESTAR_CONFIG_DIR": cfg,
+        "FIVESTAR_PROCESSED_DIR": tmp_path / "processed",
+        "FIVESTAR_WAREHOUSE_URL": f"sqlite:///{tmp_path / 'wh.db'}",
+        "FIVESTAR_SMTP_HOST": "127.0.0.1",
+        "FIVESTAR_SMTP_PORT": ctl.port,
+        "FIVESTAR_SMTP_FROM": "fivestar@example.org",
+    }.items():
+        monkeypatch.setenv(k, str(v))
+    for k in ("FIVESTAR_IT_ALERT_EMAIL", "FIVESTAR_IT_ALERT_WEBHOOK", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(k, raising=False)
+
+    result = fivestar_run.fn()
+    statuses = {r["county_code"]: r["status"] for r in result["summary"]}
+    assert statuses == {"410522": "rejected", "410523": "accepted"}
+
+    by_rcpt = {tuple(r): m for r, m in sink.messages}
+    assert set(by_rcpt) == {("linzhou@example.org",), ("anyang@example.org",)}
+    rejected = by_rcpt[("linzhou@example.org",)]
+    assert (
+        "410522" in rejected["Subject"] and "2026-11" in rejected["Subject"] and "退回" in rejected["Subject"]
+    )
+    atts = [p for p in rejected.iter_attachments()]
+    assert len(atts) == 1 and atts[0].get_filename().endswith(".xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(atts[0].get_content()))
+    assert wb.sheetnames[0] == "审核结果"
+    red = {
+        (ws.title, c.coordinate)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.fill is not None
+        and c.fill.fgColor is not None
+        and str(c.fill.fgColor.rgb).endswith(RED)
+        and ws.title != "审核结果"
+    }
+    assert red == {("村指标", "C3")}
+    assert "三会一课" in wb["村指标"]["C3"].comment.text
+    # The other county's message never mentions this county's findings.
+    accepted = by_rcpt[("anyang@example.org",)]
+    body = accepted.get_body(preferencelist=("plain",)).get_content()
+    assert "410522" not in body and "村指标!C3" not in body and "通过" in accepted["Subject"]
+    assert len(bodies) == 1 and bodies[0]["json"]["msgtype"] == "markdown"
+    assert "410523" in bodies[0]["json"]["markdown"]["title"] + bodies[0]["json"]["markdown"]["text"]
+
+    # Unchanged rerun: nothing new is sent.
+    fivestar_run.fn()
+    assert len(sink.messages) == 2 and len(bodies) == 1
+
+    # A correction for 410522: exactly one new message, to 410522 only, now accepted.
+    rb = load_rulebook(cfg)
+    corrected = tmp_path / "raw/2026-11/410522_林州市_2026-11_更正.xlsx"
+    W.write_workbook(corrected, rb, "410522", "林州市", "2026-11", brs["410522"])
+    os.utime(corrected, (dt.datetime(2030, 1, 1).timestamp(),) * 2)
+    result = fivestar_run.fn()
+    assert [(r["county_code"], r["version"], r["status"]) for r in result["summary"]] == [
+        ("410522", 2, "accepted")
+    ]
+    assert len(sink.messages) == 3 and len(bodies) == 1
+    rcpt, msg = sink.messages[-1]
+    assert rcpt == ["linzhou@example.org"] and "第2版" in msg["Subject"] and "通过" in msg["Subject"]
