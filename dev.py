@@ -21,7 +21,7 @@ STAMP = VENV / ".fivestar-installed"
 
 
 def _ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
         sys.exit("fivestar needs Python 3.11 or newer")
     if not (BIN / "python").exists():
         print("creating .venv ...", flush=True)
