@@ -46,6 +46,8 @@ def run(
 ) -> None:
     """Process every new or changed submission, load the warehouse, print a summary."""
     _logging(verbose)
+    from sqlalchemy.exc import DBAPIError
+
     from fivestar.settings import load_settings
     from fivestar.warehouse.engine import WarehouseUnavailable, check_reachable, make_engine
 
@@ -61,6 +63,17 @@ def run(
             result = fivestar_run(period=period, county=county, force=force)
         except WarehouseUnavailable as exc:
             console.print(f"[bold red]Warehouse unreachable:[/] {exc}")
+            raise typer.Exit(3) from exc
+        except DBAPIError as exc:
+            from fivestar.warehouse.retry import is_transient
+
+            if not is_transient(exc):
+                raise
+            reason = (str(getattr(exc, "orig", exc)).splitlines() or [type(exc).__name__])[0]
+            console.print(
+                f"[bold red]Lost the warehouse during the run:[/] {reason}. Each county-month commits in one "
+                "transaction, so nothing is half-loaded; run `fivestar run` again when the database is back."
+            )
             raise typer.Exit(3) from exc
     print_summary(result)
 

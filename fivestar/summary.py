@@ -27,7 +27,17 @@ def level_counts(engine: Engine) -> pd.DataFrame:
 
 
 def build_summary(engine: Engine, processed: list[dict[str, Any]]) -> pd.DataFrame:
-    cols = ["county_code", "period", "version", "status", "errors", "warnings", *LEVEL_COLUMNS, "feedback"]
+    cols = [
+        "county_code",
+        "period",
+        "version",
+        "status",
+        "errors",
+        "warnings",
+        "error",
+        *LEVEL_COLUMNS,
+        "feedback",
+    ]
     if not processed:
         return pd.DataFrame(columns=cols)
     df = pd.DataFrame(processed)

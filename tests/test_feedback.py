@@ -39,7 +39,10 @@ def _set_cached_value(path: Path, sheet_xml: str, formula: str, cached: str) -> 
         for item in zin.infolist():
             data = zin.read(item.filename)
             if item.filename == sheet_xml:
-                old = f"<f>{formula}</f><v />".encode()
+                # openpyxl writes an empty value as <v /> or, with lxml, as <v></v>.
+                old = f"<f>{formula}</f><v></v>".encode()
+                if old not in data:
+                    old = f"<f>{formula}</f><v />".encode()
                 assert old in data
                 data = data.replace(old, f"<f>{formula}</f><v>{cached}</v>".encode())
             zout.writestr(item, data)

@@ -3,7 +3,9 @@
 In: the discovered file version, its findings and status, the explanations it
 sent, and the processed folder. Out: paths of the feedback workbook (for the
 submitter, under feedback/<period>/: an annotated copy of their file when there are
-findings, a short 审核结果 workbook when there are none) and of the validation page.
+findings, a short 审核结果 workbook when there are none or when the file broke a
+whole-file limit: a file refused for its size, row count or reading time would stall
+or exhaust the run when copied through openpyxl) and of the validation page.
 """
 
 from __future__ import annotations
@@ -15,6 +17,18 @@ import pandas as pd
 from fivestar.feedback.html_report import write_validation_html
 from fivestar.feedback.workbook import feedback_path, write_feedback_workbook
 from fivestar.ingest.discover import FileVersion
+
+# Whole-file findings after which the original must not be opened again for a copy.
+NO_COPY_RULES = frozenset(
+    {"file.too_many_rows", "file.too_large", "file.ratio", "file.timeout", "file.unreadable"}
+)
+
+
+def should_copy(findings: pd.DataFrame) -> bool:
+    """An annotated copy only helps (and is only safe) for a file within the limits."""
+    if len(findings) == 0:
+        return False
+    return not findings["rule"].isin(NO_COPY_RULES).any() if "rule" in findings else True
 
 
 def write_feedback(
@@ -39,7 +53,7 @@ def write_feedback(
         explanations=explanations,
         # A clean file gets a summary-only workbook: copying a big workbook through openpyxl
         # costs seconds and adds nothing the submitter needs to act on.
-        copy_original=len(findings) > 0,
+        copy_original=should_copy(findings),
     )
     html = xlsx.with_suffix(".html")
     write_validation_html(

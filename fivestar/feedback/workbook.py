@@ -248,10 +248,14 @@ def _scrub(ws: Worksheet) -> None:
     for cell in list(ws._cells.values()):
         value = cell.value
         if isinstance(value, str):
-            if cell.data_type != "f" and len(value) >= 18:
+            if len(value) >= 18:
                 masked = mask_ids(value)
                 if masked != value:
+                    # Keep the cell's kind: assigning '=…' would turn a text cell into a
+                    # formula (injection); an ID inside a formula's own text is masked too.
+                    kind = cell.data_type
                     cell.value = masked
+                    cell.data_type = kind
         elif (
             isinstance(value, int | float)
             and not isinstance(value, bool)

@@ -4,7 +4,10 @@ In: the raw folder (`<YYYY-MM>/<county code>…`), registered county codes and t
 versions the warehouse already knows. Out: the file versions to process (new
 ones numbered after the known ones, oldest modification time first; `--force`
 re-selects known versions under their numbers), plus the unrecognised files.
-Office lock files (`~$…`) and hidden files are skipped silently.
+Office lock files (`~$…`) and hidden files are skipped silently. File names are
+shown (summary, logs, warehouse) only in printable form: undecodable bytes and
+control characters replaced (a newline in a name must not forge a log line), and
+resident-ID-like runs masked.
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from fivestar.cells import mask_ids_in
+
 _PERIOD_DIR = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _COUNTY_PREFIX = re.compile(r"^(\d{6})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,9 @@ class Discovery:
 
 
 def printable(name: str) -> str:
-    return os.fsencode(name).decode("utf-8", "replace")
+    """A file name safe to print, log and store: valid UTF-8, no control characters, no IDs."""
+    text = os.fsencode(name).decode("utf-8", "replace")
+    return mask_ids_in(_CONTROL.sub("\ufffd", text))
 
 
 def sha256_file(path: Path) -> str:
@@ -127,8 +135,12 @@ def archive(fv: FileVersion, archive_dir: Path) -> Path:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".part")
-    shutil.copyfile(fv.path, tmp)
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, dest)
+    try:
+        shutil.copyfile(fv.path, tmp)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not keep half a copy (and its space)
+        raise
     return dest

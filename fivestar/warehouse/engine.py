@@ -3,7 +3,8 @@
 In: a SQLAlchemy URL (FIVESTAR_WAREHOUSE_URL): `sqlite:///path.db` or
 `postgresql+psycopg://user@host/db`. Out: a configured Engine (SQLite: parent folder
 created, WAL, busy timeout, explicit transactions; PostgreSQL: psycopg 3, pre-ping,
-connect timeout) and `check_reachable`, which turns "cannot connect" into a
+connect timeout; a SQLite folder that cannot be created is already a
+`WarehouseUnavailable`) and `check_reachable`, which turns "cannot connect" into a
 `WarehouseUnavailable` with an English message that never shows a password.
 """
 
@@ -41,7 +42,14 @@ def make_engine(url: str) -> Engine:
     if backend == "sqlite":
         db = u.database or ""
         if db and db != ":memory:" and not db.startswith("file:"):
-            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(db).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as e:  # e.g. a path under a file, or no permission: a clear fault
+                raise WarehouseUnavailable(
+                    f"Cannot create the folder {folder} of the SQLite warehouse {safe_url(u)}: "
+                    f"{e.strerror or type(e).__name__}. Check FIVESTAR_WAREHOUSE_URL."
+                ) from e
         engine = create_engine(u, connect_args={"timeout": dialect.SQLITE_BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(engine, "connect")

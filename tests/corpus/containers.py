@@ -69,7 +69,9 @@ def ole_file(streams: list[tuple[str, bytes]]) -> bytes:
     order = sorted(range(len(padded)), key=lambda i: (len(padded[i][0]), padded[i][0].upper()))
     # Entry ids: root 0, streams 1..n. A chain through right siblings in sorted order.
     right = {order[k]: order[k + 1] + 1 for k in range(len(order) - 1)}
-    entries = [_dir_entry("Root Entry", 5, ENDOFCHAIN, 0, NOSTREAM, NOSTREAM, order[0] + 1 if order else NOSTREAM)]
+    entries = [
+        _dir_entry("Root Entry", 5, ENDOFCHAIN, 0, NOSTREAM, NOSTREAM, order[0] + 1 if order else NOSTREAM)
+    ]
     for i, (name, data) in enumerate(padded):
         entries.append(_dir_entry(name, 2, starts[i], len(data), NOSTREAM, right.get(i, NOSTREAM), NOSTREAM))
     # Unused directory slots must say "empty": zero name, type 0, siblings NOSTREAM.
@@ -102,13 +104,13 @@ def encrypted_xlsx(seed: int = 7) -> bytes:
     """A password-protected .xlsx as Excel writes it: OLE with EncryptionInfo + EncryptedPackage."""
     rng = random.Random(seed)
     info_xml = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
-        '<encryption xmlns="http://schemas.microsoft.com/office/2006/encryption" '
-        'xmlns:p="http://schemas.microsoft.com/office/2006/keyEncryptor/password">'
-        '<keyData saltSize="16" blockSize="16" keyBits="256" hashSize="64" cipherAlgorithm="AES" '
-        'cipherChaining="ChainingModeCBC" hashAlgorithm="SHA512" saltValue="AAAAAAAAAAAAAAAAAAAAAA=="/>'
-        "</encryption>"
-    ).encode()
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+        b'<encryption xmlns="http://schemas.microsoft.com/office/2006/encryption" '
+        b'xmlns:p="http://schemas.microsoft.com/office/2006/keyEncryptor/password">'
+        b'<keyData saltSize="16" blockSize="16" keyBits="256" hashSize="64" cipherAlgorithm="AES" '
+        b'cipherChaining="ChainingModeCBC" hashAlgorithm="SHA512" saltValue="AAAAAAAAAAAAAAAAAAAAAA=="/>'
+        b"</encryption>"
+    )
     info = struct.pack("<HHI", 4, 4, 0x40) + info_xml  # agile encryption, version 4.4
     payload = bytes(rng.getrandbits(8) for _ in range(12_000))
     package = struct.pack("<Q", 11_500) + payload
@@ -178,12 +180,15 @@ def zip_bomb(path: Path, good: bytes, sheet_name: str, member_mb: int) -> Path:
     return path
 
 
-def with_huge_sheet(path: Path, good: bytes, sheet_name: str, rows: int, seed: int = 3) -> Path:
+def with_huge_sheet(
+    path: Path, good: bytes, sheet_name: str, rows: int, seed: int = 3, cells_per_row: int = 1
+) -> Path:
     """`good` with sheet `sheet_name` holding its header row plus data rows 2..`rows`.
 
-    Each data row has one pseudo-random number, so the part stays under the size limit
-    (≈ 45 MB for a full 1,048,576-row sheet) and compresses like real data (well under
-    the 100:1 ratio limit): only the row limit can refuse it.
+    Each data row has `cells_per_row` (1-5) pseudo-random numbers, so the part stays
+    under the size limit (≈ 53 MB for a full 1,048,576-row sheet with one cell, ≈ 83 MB
+    with two) and compresses like real data (well under the 100:1 ratio limit): only
+    the row limit (or the per-file time limit) can refuse it.
     """
     part = sheet_part(good, sheet_name)
     with zipfile.ZipFile(io.BytesIO(good)) as zin:
@@ -192,6 +197,11 @@ def with_huge_sheet(path: Path, good: bytes, sheet_name: str, rows: int, seed: i
     head_xml = header.group(0) if header else ""
     ns = re.search(r"<worksheet[^>]*>", original)
     rng = random.Random(seed)
+    cols = "CDEFG"[:cells_per_row]
+
+    def cell(col: str, r: int) -> str:
+        return f'<c r="{col}{r}"><v>{rng.randrange(1000)}</v></c>'
+
     with zipfile.ZipFile(io.BytesIO(good)) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
         _copy_except(zin, zout, part)
         with zout.open(_compressed_info(part), "w", force_zip64=True) as fh:
@@ -204,7 +214,7 @@ def with_huge_sheet(path: Path, good: bytes, sheet_name: str, rows: int, seed: i
                 hi = min(lo + step, rows + 1)
                 fh.write(
                     "".join(
-                        f'<row r="{r}"><c r="C{r}"><v>{rng.randrange(1000)}</v></c></row>' for r in range(lo, hi)
+                        f'<row r="{r}">{"".join(cell(col, r) for col in cols)}</row>' for r in range(lo, hi)
                     ).encode()
                 )
             fh.write(b"</sheetData></worksheet>")

@@ -1,0 +1,5 @@
+"""Generator of the hostile-input corpus (tests/test_corpus.py); see corpus.cases."""
+
+from corpus.cases import ALL_IDS, PERIOD, Case, Corpus, Expect, build_corpus
+
+__all__ = ["ALL_IDS", "PERIOD", "Case", "Corpus", "Expect", "build_corpus"]
