@@ -53,7 +53,8 @@ def main(argv: list[str]) -> int:
     if cmd == "run":
         args = [str(BIN / "fivestar"), "run", *rest]
     elif cmd == "test":
-        args = [str(BIN / "python"), "-m", "pytest", "-q", *rest]
+        # Two workers: the suite waits on subprocesses, Prefect servers and PostgreSQL a lot.
+        args = [str(BIN / "python"), "-m", "pytest", "-q", "-n", "2", *rest]
     elif cmd == "setup":
         return 0
     else:

@@ -21,12 +21,23 @@ import os
 import shutil
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from bench.data import PERIOD, REPO, SIZES, corrected_copy, ensure_province, link_tree, pick_accepted_county
+from bench.data import (
+    PERIOD,
+    REPO,
+    SIZES,
+    corrected_copy,
+    ensure_province,
+    link_tree,
+    offline_config,
+    pick_accepted_county,
+)
 from bench.measure import Measured, run_measured
+from bench.prefect_server import client_env, prefect_server
 from bench.warehouses import is_postgres, warehouses
 
 
@@ -57,8 +68,13 @@ def _counts(url: str) -> str:
     eng = create_engine(url)
     try:
         with eng.connect() as conn:
-            status = conn.execute(text("SELECT status, COUNT(*) FROM submission GROUP BY status ORDER BY status")).all()
-            facts = {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in ("roster", "indicator_value", "ledger", "branch_rating")}
+            status = conn.execute(
+                text("SELECT status, COUNT(*) FROM submission GROUP BY status ORDER BY status")
+            ).all()
+            facts = {
+                t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+                for t in ("roster", "indicator_value", "ledger", "branch_rating")
+            }
     finally:
         eng.dispose()
     st = ",".join(f"{s}:{n}" for s, n in status)
@@ -70,8 +86,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--size", choices=sorted(SIZES), default="full")
     ap.add_argument("--warehouse-url", default=None, help="PostgreSQL server URL (default: SQLite files)")
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "fivestar-bench")
+    ap.add_argument(
+        "--prefect",
+        choices=("server", "ephemeral"),
+        default="server",
+        help="server: one Prefect server for all pipeline runs, as in production (default); "
+        "ephemeral: every `fivestar run` starts its own temporary server",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the run folder (warehouse files, feedback)")
-    ap.add_argument("--skip", default="", help="comma-separated cases to skip (naive, floor) while developing")
+    ap.add_argument(
+        "--skip", default="", help="comma-separated cases to skip (naive, floor) while developing"
+    )
     args = ap.parse_args(argv)
     out = args.out.resolve()
     if out == REPO or REPO in out.parents:
@@ -79,18 +104,25 @@ def main(argv: list[str] | None = None) -> None:
     size = SIZES[args.size]
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     cache = ensure_province(size, out / size.slug)
-    config = cache / "config"
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=out))
+    config = offline_config(cache / "config", run_dir / "config")
     kind = "postgresql" if is_postgres(args.warehouse_url) else "sqlite"
-    print(f"bench size={args.size} ({size.counties} counties, {size.branches} branches, {size.events} events) warehouse={kind}", flush=True)
+    print(
+        f"bench size={args.size} ({size.counties} counties, {size.branches} branches, {size.events} events) "
+        f"warehouse={kind} prefect={args.prefect}",
+        flush=True,
+    )
     py = sys.executable
     results: dict[str, Measured] = {}
     try:
         raw = run_dir / "raw"
         link_tree(cache / "raw", raw)
-        with warehouses(args.warehouse_url, run_dir) as url_for:
+        with warehouses(args.warehouse_url, run_dir) as url_for, ExitStack() as stack:
             url = url_for("pipeline")
             env = _pipeline_env(raw, config, run_dir / "processed", url)
+            if args.prefect == "server":
+                api = stack.enter_context(prefect_server(run_dir / "prefect"))
+                env.update(client_env(api, run_dir / "prefect" / "client"))
             cmd = [py, "-m", "fivestar.cli", "run"]
             for name in ("cold", "warm"):
                 m = results[name] = run_measured(name, cmd, env=env, cwd=REPO)

@@ -13,6 +13,7 @@ Generation reuses `fivestar.sample.generate` (openpyxl write-only), in 2 process
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -43,14 +44,16 @@ class Size:
 SIZES = {
     "tiny": Size(3, (20, 20), 5),
     "medium": Size(20, (300, 350), 30),
-    "full": Size(160, (300, 350), 30),  # Henan: ~52,000 branches, ~1.5 M ledger rows
+    # Henan: the sample's division table has 157 county-level units (the issue's "160"), so
+    # ~331 branches each give the ~52,000 branches; 30 events each ≈ 1.55 M ledger rows.
+    "full": Size(157, (300, 362), 30),
 }
 
 
 def ensure_province(size: Size, cache: Path, *, workers: int = 2, log: bool = True) -> Path:
     """Generate the province into `cache` unless it already holds this size; returns cache."""
     stamp = cache / "bench.json"
-    want = {"size": asdict(size), "period": PERIOD, "version": 1}
+    want = json.loads(json.dumps({"size": asdict(size), "period": PERIOD, "version": 1}))  # as stored
     if stamp.exists() and json.loads(stamp.read_text()) == want and (cache / "raw" / PERIOD).is_dir():
         return cache
     from fivestar.sample import generate
@@ -59,7 +62,10 @@ def ensure_province(size: Size, cache: Path, *, workers: int = 2, log: bool = Tr
         shutil.rmtree(cache)
     t0 = time.perf_counter()
     if log:
-        print(f"generating {size.counties} counties x {size.branches} branches x {size.events} events into {cache} ...", flush=True)
+        print(
+            f"generating {size.counties} counties x {size.branches} branches x {size.events} events into {cache} ...",
+            flush=True,
+        )
     generate(
         cache,
         PERIOD,
@@ -75,6 +81,34 @@ def ensure_province(size: Size, cache: Path, *, workers: int = 2, log: bool = Tr
     if log:
         print(f"generated in {time.perf_counter() - t0:.0f} s", flush=True)
     return cache
+
+
+def offline_config(src: Path, dst: Path) -> Path:
+    """A copy of the generated config whose contacts have no webhook.
+
+    The sample gives some counties an unreachable webhook (http://127.0.0.1:9/…) to
+    exercise failed deliveries; each costs three attempts with back-off sleeps, which
+    would time the retry policy, not the pipeline. E-mail stays off (no SMTP settings),
+    so alerts are recorded as "no reachable contact" and nothing leaves the machine.
+    """
+    import csv
+
+    dst.mkdir(parents=True, exist_ok=True)
+    for p in src.iterdir():
+        if p.is_file():
+            shutil.copyfile(p, dst / p.name)
+    subs = dst / "submitters.csv"
+    if subs.exists():
+        with subs.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        if rows and "webhook_url" in rows[0]:
+            for r in rows:
+                r["webhook_url"] = ""
+            with subs.open("w", encoding="utf-8", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+                w.writeheader()
+                w.writerows(rows)
+    return dst
 
 
 def link_tree(src: Path, dst: Path) -> None:
@@ -124,7 +158,8 @@ def corrected_copy(src: Path, dst: Path, *, sheet: str = "支部名册", header:
         part = _sheet_part(z, sheet)
         xml = z.read(part).decode("utf-8")
         heads = re.findall(r'<c r="([A-Z]+)1"[^>]*>(?:<is><t>([^<]*)</t></is>)?', xml)
-        col = next(c for c, text in heads if cells.normalise_header(text) == cells.normalise_header(header))
+        want = cells.normalise_header(header)
+        col = next(c for c, t in heads if cells.normalise_header(html.unescape(t)) == want)
         pat = re.compile(rf'(<c r="{col}(\d+)"[^>]*t="n"[^>]*><v>)([^<]+)(</v>)')
         for m in pat.finditer(xml):
             if int(m.group(2)) > 1:

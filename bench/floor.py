@@ -94,7 +94,8 @@ def load_all(url: str, specs: dict[str, SheetSpec], rows: dict[str, list[tuple[A
             total += len(data)
             if pg:
                 types = ["text", "text", "int4"] + [
-                    "float8" if c.type in NUMERIC else "date" if c.type == "date" else "text" for c in spec.columns
+                    "float8" if c.type in NUMERIC else "date" if c.type == "date" else "text"
+                    for c in spec.columns
                 ]
                 with cur.copy(f"COPY floor_{key} FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(types)

@@ -69,7 +69,12 @@ def tree_rss(root: int) -> int:
 
 
 def run_measured(
-    name: str, cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 7200
+    name: str,
+    cmd: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 7200,
 ) -> Measured:
     """Run cmd to completion; never raises on a non-zero exit (the caller decides)."""
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"fivestar-bench-{os.getpid()}-{name}.log"

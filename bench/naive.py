@@ -34,7 +34,13 @@ TEXT_TYPES = ("code", "text", "choice", "yesno")
 
 def _typed(df: pd.DataFrame, spec: SheetSpec) -> pd.DataFrame:
     by_header = {cells.normalise_header(c.header): c for c in spec.columns}
-    df = df.rename(columns={h: by_header[cells.normalise_header(h)].key for h in df.columns if cells.normalise_header(h) in by_header})
+    df = df.rename(
+        columns={
+            h: by_header[cells.normalise_header(h)].key
+            for h in df.columns
+            if cells.normalise_header(h) in by_header
+        }
+    )
     df = df[[c.key for c in spec.columns if c.key in df.columns]].copy()
     for c in spec.columns:
         if c.key not in df.columns:
@@ -69,8 +75,14 @@ class _Gx:
             suite = json.loads((SUITES_DIR / f"{key}.json").read_text(encoding="utf-8"))
             exps = [e for e in suite["expectations"] if e["kwargs"].get("column") in df.columns]
             s = self.ctx.suites.add(ExpectationSuite(name=key, expectations=exps))
-            bd = self.ctx.data_sources.add_pandas(f"ds-{key}").add_dataframe_asset(key).add_batch_definition_whole_dataframe("all")
-            self.vds[key] = self.ctx.validation_definitions.add(self.gx.ValidationDefinition(name=f"vd-{key}", data=bd, suite=s))
+            bd = (
+                self.ctx.data_sources.add_pandas(f"ds-{key}")
+                .add_dataframe_asset(key)
+                .add_batch_definition_whole_dataframe("all")
+            )
+            self.vds[key] = self.ctx.validation_definitions.add(
+                self.gx.ValidationDefinition(name=f"vd-{key}", data=bd, suite=s)
+            )
         res = self.vds[key].run(
             batch_parameters={"dataframe": df},
             expectation_parameters=params,

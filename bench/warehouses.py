@@ -53,7 +53,9 @@ def warehouses(url: str | None, run_dir: Path) -> Iterator[Callable[[str], str]]
             eng.dispose()
             made.add(name)
         # search_path via libpq options: every connection lands in the schema.
-        return bench_url.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
+        return bench_url.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(
+            hide_password=False
+        )
 
     try:
         yield pg_url

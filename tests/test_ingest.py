@@ -19,9 +19,9 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
-import wbfactory as W
 from openpyxl.styles import Border, Font, PatternFill, Side
 
+import wbfactory as W
 from fivestar import cells
 from fivestar.config import Limits, Rulebook
 from fivestar.ingest.read import ParsedWorkbook, read_workbook

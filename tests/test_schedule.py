@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import wbfactory as W
 from sqlalchemy import create_engine, text
 
 import flows  # noqa: F401  (Prefect defaults for these machines: no telemetry, quiet logs)
+import wbfactory as W
 from fivestar.config import load_rulebook
 
 pytestmark = pytest.mark.prefect_server

@@ -29,11 +29,11 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
-import wbfactory as W
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+import wbfactory as W
 from fivestar import template
 from fivestar.config import Limits, Registry, Rulebook
 from fivestar.findings import make_findings

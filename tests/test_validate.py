@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import wbfactory as W
 
+import wbfactory as W
 from fivestar.config import Limits, Registry, Rulebook
 from fivestar.ingest.read import read_workbook
 from fivestar.validate.engine import Prior, Submission, validate_period

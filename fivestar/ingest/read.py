@@ -6,6 +6,11 @@ DataFrame per sheet key (`_row` = Excel row; per column the value plus
 `<key>__issue` / `<key>__warn` codes and `<key>__raw` text for flagged cells),
 each column's letter, and the structural findings (whole file, sheet, column).
 Cell-level rules are left to validation; nothing here raises on bad input.
+
+Cost: python-calamine reads the cells; parsing is per cell in Python, so each column
+is transposed once, repeated values (codes, choices, names) are parsed once per column,
+numbers and dates take direct paths, and the sheet XML is consulted only for columns
+that have blank cells (error cells and formulas without a cached value read as blank).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import python_calamine as pc
 
@@ -41,7 +47,10 @@ FILE_MESSAGES = {
     "truncated": ("文件已损坏或不完整，无法打开，请重新保存后上报", "corrupt or truncated zip"),
     "too_large": ("文件解压后超过大小上限，请删除无关内容后重新上报", "uncompressed size over the limit"),
     "ratio": ("文件压缩比异常（疑似压缩炸弹），已拒收，请重新保存后上报", "compression ratio over the limit"),
-    "timeout": ("文件处理超时，请检查文件是否异常（如大量空白格式行、超大图片）后重新保存上报", "reading exceeded the per-file timeout"),
+    "timeout": (
+        "文件处理超时，请检查文件是否异常（如大量空白格式行、超大图片）后重新保存上报",
+        "reading exceeded the per-file timeout",
+    ),
     "unreadable": ("文件无法读取，请用Excel或WPS重新保存为.xlsx后上报", "reader failed"),
 }
 
@@ -145,8 +154,8 @@ class _Reader:
         for n, row in enumerate(sheet.iter_rows(), start=1):
             if n == 1:
                 header = pad + list(row)
-            elif not all(cells.is_blank(v) for v in row):
-                data.append((n, pad + list(row)))
+            elif not all(map(_is_blank, row)):
+                data.append((n, pad + row if pad else list(row)))
                 if len(data) > limit:
                     self._f(
                         ERROR,
@@ -282,33 +291,40 @@ class _Reader:
             else set()
         )
         problems: dict[tuple[int, str], str | None] | None = None
+        columns = _columns([r for _, r in data])
         for col in spec.columns:
             i = positions[col.key]
-            raw = [r[i] if i < len(r) else None for _, r in data]
+            raw = columns(i)
             letter = col_letter(i)
-            if any(cells.is_blank(v) for v in raw):
+            values, issues, warns = _parse_column(col, raw, excel_rows, letter, pct, key, self.id_key)
+            blank = (cells.BLANK in issues) if col.type in TYPED else (None in values)
+            if blank:  # exactly the columns with a blank cell (each parser reports those)
                 # The fast reader returns error cells (#DIV/0!) and formulas without a
                 # cached value as empty cells; the sheet XML tells them apart.
                 if problems is None:
                     problems = self.parts.cell_problems(self._actual(sheet))
-                if problems:  # an error cell reads as its text ('#DIV/0!'); formulas stay blank
+                if problems and any(problems.get((n, letter)) for n in excel_rows):
+                    # An error cell reads as its text ('#DIV/0!'); formulas stay blank.
                     raw = [
-                        (problems.get((n, letter)) or v) if cells.is_blank(v) else v
+                        (problems.get((n, letter)) or v) if _is_blank(v) else v
                         for v, n in zip(raw, excel_rows, strict=True)
                     ]
-            values, issues, warns = _parse_column(col, raw, excel_rows, letter, pct, key, self.id_key)
-            if problems and col.type in ("int", "num", "rate", "yesno", "date"):
+                    values, issues, warns = _parse_column(col, raw, excel_rows, letter, pct, key, self.id_key)
+            if problems and col.type in TYPED:
                 issues = [
                     cells.FORMULA_NO_VALUE
                     if x == cells.BLANK and (n, letter) in problems and problems[(n, letter)] is None
                     else x
                     for x, n in zip(issues, excel_rows, strict=True)
                 ]
-            frame[col.key] = values
+            frame[col.key] = values if col.type in TYPED else pd.array(values, dtype=object)
             frame[f"{col.key}__issue"] = pd.array(issues, dtype=object)
             frame[f"{col.key}__warn"] = pd.array(warns, dtype=object)
+            flagged = any(issues) or any(warns)
             frame[f"{col.key}__raw"] = pd.array(
-                [cells.display(v) if (a or b) else None for v, a, b in zip(raw, issues, warns, strict=True)],
+                [cells.display(v) if (a or b) else None for v, a, b in zip(raw, issues, warns, strict=True)]
+                if flagged
+                else [None] * len(raw),
                 dtype=object,
             )
         df = pd.DataFrame(frame)
@@ -335,6 +351,59 @@ def _empty_frame(spec: SheetSpec) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+TYPED = ("int", "num", "rate", "yesno", "date")  # parsed to a value; the rest is text
+
+
+def _columns(rows: list[list[Any]]) -> Any:
+    """Column getter over the data rows: i → that column's cells (None past a row's end).
+
+    calamine gives rows of one width, so one transposition serves every column.
+    """
+    widths = {len(r) for r in rows}
+    if len(widths) == 1:
+        width = widths.pop()
+        transposed = list(zip(*rows, strict=True))
+        return lambda i: list(transposed[i]) if i < width else [None] * len(rows)
+    return lambda i: [r[i] if i < len(r) else None for r in rows]
+
+
+def _is_blank(v: Any) -> bool:
+    """cells.is_blank, with the common cases decided without a call or a copy."""
+    if v is None:
+        return True
+    if v.__class__ is str:
+        if not v:
+            return True
+        c = v[0]
+        # A first character that survives clean_text (not space, BOM or zero-width) decides it.
+        if not c.isspace() and c != "\ufeff" and c != "\u200b":
+            return False
+    elif v.__class__ is float:
+        return v != v
+    elif v.__class__ in (int, bool, dt.datetime, dt.date):
+        return False
+    return cells.is_blank(v)
+
+
+def _text_cell(v: Any, t: str, key: str, id_key: str) -> tuple[str | None, str | None]:
+    """(text, warn) of one code/choice/text cell; None for a blank one."""
+    if _is_blank(v):
+        return None, None
+    if t == "code":
+        if v.__class__ is str and v.isascii() and v.isdigit():
+            return v, None  # already what to_code would give
+        return cells.to_code(v), None
+    s = cells.clean_text(v)
+    masked = cells.mask_id(s) if cells.is_resident_id(s) else cells.mask_ids_in(s)
+    if masked == s:
+        return s, None
+    # An ID never travels further: the subject's id becomes a keyed hash,
+    # any other text keeps its masked form.
+    if key == "subject_id":
+        return cells.hash_id(s, id_key), cells.ID_HASHED
+    return masked, cells.ID_MASKED
+
+
 def _parse_column(
     col: Column,
     raw: list[Any],
@@ -344,50 +413,86 @@ def _parse_column(
     sheet_key: str,
     id_key: str,
 ) -> tuple[Any, list[str | None], list[str | None]]:
+    """Typed values (float64 array, dates, or a list of texts), issue and warn codes.
+
+    Every parse is a pure function of the cell value (and, for rates, of the cell's %
+    format), so repeated values (codes, choices, names, item codes) are parsed once per
+    column and looked up after that; plain numbers and dates take a direct path.
+    """
     n = len(raw)
     issues: list[str | None] = [None] * n
     warns: list[str | None] = [None] * n
     t = col.type
+    memo: dict[Any, Any] = {}
     if t in ("int", "num", "rate"):
-        out = [None] * n
+        out: list[float | None] = [None] * n
+        integer = t == "int"
         for j, v in enumerate(raw):
-            tv = type(v)
+            tv = v.__class__
             if (tv is float or tv is int) and t != "rate":
                 x = float(v)
                 out[j] = x
-                if t == "int" and not x.is_integer():
+                if integer and not x.is_integer():
                     issues[j] = cells.NOT_INTEGER
                 continue
             if t == "rate":
-                x, issue, warn = cells.parse_rate(v, percent_cell=(rows[j], letter) in pct)
+                pc_ = (rows[j], letter) in pct if pct else False
+                k = (tv, v, pc_)
+                try:
+                    hit = memo.get(k)
+                except TypeError:  # an unhashable value: parse it directly
+                    hit, k = None, None
+                if hit is None:
+                    hit = cells.parse_rate(v, percent_cell=pc_)
+                    if k is not None:
+                        memo[k] = hit
             else:
-                x, issue, warn = cells.parse_number(v, integer=(t == "int"))
-            out[j], issues[j], warns[j] = x, issue, warn
-        return pd.array(out, dtype="Float64").to_numpy(dtype="float64", na_value=float("nan")), issues, warns
+                k = (tv, v)
+                try:
+                    hit = memo.get(k)
+                except TypeError:
+                    hit, k = None, None
+                if hit is None:
+                    hit = cells.parse_number(v, integer=integer)
+                    if k is not None:
+                        memo[k] = hit
+            out[j], issues[j], warns[j] = hit
+        return _floats(out), issues, warns
     if t == "yesno":
         out = [None] * n
         for j, v in enumerate(raw):
-            out[j], issues[j] = cells.parse_yesno(v)
-        return pd.array(out, dtype="Float64").to_numpy(dtype="float64", na_value=float("nan")), issues, warns
+            k = (v.__class__, v)
+            hit = memo.get(k)
+            if hit is None:
+                hit = memo[k] = cells.parse_yesno(v)
+            out[j], issues[j] = hit
+        return _floats(out), issues, warns
     if t == "date":
         dates: list[dt.date | None] = [None] * n
         for j, v in enumerate(raw):
-            dates[j], issues[j] = cells.parse_date(v)
+            tv = v.__class__
+            if tv is dt.datetime:
+                dates[j] = v.date()
+            elif tv is dt.date:
+                dates[j] = v
+            else:
+                k = (tv, v)
+                hit = memo.get(k)
+                if hit is None:
+                    hit = memo[k] = cells.parse_date(v)
+                dates[j], issues[j] = hit
         return dates, issues, warns
     # Text-like columns: codes, choices, free text.
     texts: list[str | None] = [None] * n
     for j, v in enumerate(raw):
-        if cells.is_blank(v):
-            continue
-        s = cells.to_code(v) if t == "code" else cells.clean_text(v)
-        if t != "code":
-            masked = cells.mask_id(s) if cells.is_resident_id(s) else cells.mask_ids_in(s)
-            if masked != s:
-                # An ID never travels further: the subject's id becomes a keyed hash,
-                # any other text keeps its masked form.
-                if col.key == "subject_id":
-                    s, warns[j] = cells.hash_id(s, id_key), cells.ID_HASHED
-                else:
-                    s, warns[j] = masked, cells.ID_MASKED
-        texts[j] = s
-    return pd.array(texts, dtype=object), issues, warns
+        k = (v.__class__, v)
+        hit = memo.get(k)
+        if hit is None:
+            hit = memo[k] = _text_cell(v, t, col.key, id_key)
+        texts[j], warns[j] = hit
+    return texts, issues, warns
+
+
+def _floats(values: list[float | None]) -> Any:
+    """float64 array with NaN for None."""
+    return np.array([np.nan if x is None else x for x in values], dtype="float64")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -109,8 +110,25 @@ def _drop_shadowed(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in recs if not (r["rule"].endswith(".plausible") and (r["sheet"], r["cell"]) in errors)]
 
 
-def _batches(subs: list[Submission], rb: Rulebook) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-    """Concatenate each sheet over all files; `_uid` maps a GX failure back to file and row."""
+class _Rows:
+    """Row lookup by `_uid` in a batch whose `_uid`s are consecutive (no indexed copy)."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.df = df
+        self.columns = df.columns
+        self.first = int(df["_uid"].iat[0]) if len(df) else 0
+
+    def row(self, uid: int) -> pd.Series:
+        return self.df.iloc[int(uid) - self.first]
+
+
+def _batches(subs: list[Submission], rb: Rulebook) -> tuple[dict[str, pd.DataFrame], dict[str, _Rows]]:
+    """Concatenate each sheet over all files; `_uid` maps a GX failure back to file and row.
+
+    Columns without a single value in any file (most `<col>__issue` / `__warn` / `__raw`)
+    are left out: no expectation can fail on them, and at province scale they would cost
+    hundreds of MB. A failure's row reads a missing column as blank, as it would be.
+    """
     batches: dict[str, pd.DataFrame] = {}
     uid = 0
     cover_rows = []
@@ -131,32 +149,42 @@ def _batches(subs: list[Submission], rb: Rulebook) -> tuple[dict[str, pd.DataFra
     if cover_rows:
         batches["cover"] = pd.DataFrame(cover_rows)
     for key in rb.sheets:
-        parts = []
+        parts, subs_of, sizes = [], [], []
         for i, s in enumerate(subs):
             f = s.parsed.frames.get(key)
             if f is None or f.empty:
                 continue
-            f = f.copy()
-            f.insert(0, "_sub", i)
-            f.insert(0, "_uid", range(uid, uid + len(f)))
-            uid += len(f)
             parts.append(f)
-        if parts:
-            batch = pd.concat(parts, ignore_index=True)
-            if "branch_code" in batch.columns:  # uniqueness is per file, not per run
-                code = batch["branch_code"]
-                in_file = batch["_sub"].astype(str) + "|" + code.astype(str)
-                batch["branch_code" + UNIQUE_SUFFIX] = in_file.where(code.notna(), None)
-            batches[key] = batch
-    index = {k: df.set_index("_uid", drop=False) for k, df in batches.items()}
+            subs_of.append(i)
+            sizes.append(len(f))
+        if not parts:
+            continue
+        columns = list(dict.fromkeys(c for f in parts for c in f.columns))
+        empty = {c for c in columns if c.endswith(("__issue", "__warn", "__raw"))}
+        for f in parts:
+            empty -= {c for c in empty if c in f.columns and f[c].notna().any()}
+        keep = [c for c in columns if c not in empty]
+        batch = pd.concat(
+            [f if list(f.columns) == keep else f.reindex(columns=keep) for f in parts], ignore_index=True
+        )
+        total = len(batch)
+        batch.insert(0, "_sub", np.repeat(np.asarray(subs_of, dtype=np.int64), sizes))
+        batch.insert(0, "_uid", np.arange(uid, uid + total, dtype=np.int64))
+        uid += total
+        if "branch_code" in batch.columns:  # uniqueness is per file, not per run
+            code = batch["branch_code"]
+            in_file = batch["_sub"].astype(str) + "|" + code.astype(str)
+            batch["branch_code" + UNIQUE_SUFFIX] = in_file.where(code.notna(), None)
+        batches[key] = batch
+    index = {k: _Rows(df) for k, df in batches.items()}
     return batches, index
 
 
 def _failure_to_finding(
-    rec: dict[str, Any], index: dict[str, pd.DataFrame], rb: Rulebook, subs: list[Submission]
+    rec: dict[str, Any], index: dict[str, _Rows], rb: Rulebook, subs: list[Submission]
 ) -> dict[str, Any] | None:
     frame = index[rec["sheet_key"]]
-    row = frame.loc[rec["_uid"]]
+    row = frame.row(rec["_uid"])
     sub = subs[int(row["_sub"])]
     pw = sub.parsed
     if rec["sheet_key"] == "cover":

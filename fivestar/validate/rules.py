@@ -4,6 +4,9 @@ In: one submission (parsed workbook, county from the file name, folder period),
 the Rulebook, the Registry, the county's prior facts and validation settings.
 Out: finding dicts (same shape as GX findings). Also `apply_explanations`, which
 marks warnings that the 情况说明 sheet explains.
+
+Row checks are vectorised (masks, dict lookups); Python loops visit only the rows that
+get a finding, in row order, so the findings come out as a per-row loop would give them.
 """
 
 from __future__ import annotations
@@ -168,9 +171,12 @@ def _roster_rules(ctx: _Ctx, sub: Submission, registry: Registry) -> dict[str, s
     reg = registry.branches_of(sub.county_code)
     reg_codes = set(reg["code"])
     valid = r[r["branch_code"].fillna("").str.fullmatch(r"\d{12}")]
-    for _, row in valid.iterrows():
-        code = row["branch_code"]
-        if not code.startswith(sub.county_code):
+    codes = valid["branch_code"]
+    other_county = ~codes.str.startswith(sub.county_code).to_numpy(dtype=bool)
+    unregistered = ~other_county & ~codes.isin(reg_codes).to_numpy(dtype=bool)
+    for i in np.flatnonzero(other_county | unregistered):
+        row = _record(valid, i, "branch_code")
+        if other_county[i]:
             ctx.cell_finding(
                 ERROR,
                 "roster.branch_code.county",
@@ -179,7 +185,7 @@ def _roster_rules(ctx: _Ctx, sub: Submission, registry: Registry) -> dict[str, s
                 "branch_code",
                 row,
             )
-        elif code not in reg_codes:
+        else:
             ctx.cell_finding(
                 WARNING,
                 "roster.branch_code.registry",
@@ -188,7 +194,7 @@ def _roster_rules(ctx: _Ctx, sub: Submission, registry: Registry) -> dict[str, s
                 "branch_code",
                 row,
             )
-    present = set(valid["branch_code"])
+    present = set(codes)
     for rr in reg.itertuples():
         if rr.code not in present:
             ctx.sheet_finding(
@@ -202,6 +208,15 @@ def _roster_rules(ctx: _Ctx, sub: Submission, registry: Registry) -> dict[str, s
             )
     types = valid.drop_duplicates("branch_code").set_index("branch_code")["branch_type"]
     return {k: v for k, v in types.items() if v in ("村", "社区")}
+
+
+def _record(f: pd.DataFrame, i: int, *cols: str) -> dict[str, Any]:
+    """The fields cell_finding reads of the row at position i (Excel row, branch, column)."""
+    out: dict[str, Any] = {"_row": f["_row"].iat[i]}
+    for c in ("branch_code", *cols):
+        if c in f.columns:
+            out[c] = f[c].iat[i]
+    return out
 
 
 # ---- indicators -------------------------------------------------------------------
@@ -224,11 +239,12 @@ def _indicator_rules(
         if f is None:
             continue
         codes = f["branch_code"].fillna("")
-        seen = set()
-        for _, row in f[codes.str.fullmatch(r"\d{12}")].iterrows():
-            code = row["branch_code"]
-            seen.add(code)
-            t = roster_types.get(code)
+        valid = f[codes.str.fullmatch(r"\d{12}")]
+        seen = set(valid["branch_code"])
+        types = [roster_types.get(c) for c in valid["branch_code"]]
+        for i in (i for i, t in enumerate(types) if t != btype):
+            t = types[i]
+            row = _record(valid, i, "branch_code")
             if t is None:
                 ctx.cell_finding(
                     ERROR,
@@ -238,7 +254,7 @@ def _indicator_rules(
                     "branch_code",
                     row,
                 )
-            elif t != btype:
+            else:
                 other = rb.indicator_sheet(t).sheet
                 ctx.cell_finding(
                     ERROR,
@@ -280,26 +296,34 @@ def _previous_month(
         rate_end = col.basis == "期末" and col.type == "rate"
         if not (cumulative or rate_end):
             continue
-        for _, row in f[f[col.key].notna()].iterrows():
-            before = prev_map.get((row["branch_code"], col.key))
-            if before is None or before != before:
-                continue
-            v = float(row[col.key])
-            if cumulative and v < before:
+        values = f[col.key].to_numpy(dtype="float64", na_value=np.nan)
+        before = (
+            np.array([prev_map.get((b, col.key), np.nan) for b in f["branch_code"]], dtype="float64")
+            if len(f)
+            else np.zeros(0)
+        )
+        known = ~np.isnan(values) & ~np.isnan(before)
+        with np.errstate(invalid="ignore"):
+            down = known & (values < before) if cumulative else np.zeros(len(f), dtype=bool)
+            jumped = known & (np.abs(values - before) > jump) if rate_end else np.zeros(len(f), dtype=bool)
+        for i in np.flatnonzero(down | jumped):
+            row = _record(f, int(i), col.key)
+            v, b = float(values[i]), float(before[i])
+            if down[i]:
                 ctx.cell_finding(
                     WARNING,
                     f"{spec.name}.{col.key}.cumulative_down",
-                    f"累计值低于上月（{prev_period}）的{fmt_number(before)}，请核实",
+                    f"累计值低于上月（{prev_period}）的{fmt_number(b)}，请核实",
                     spec.name,
                     col.key,
                     row,
                     fmt_number(v),
                 )
-            if rate_end and abs(v - before) > jump:
+            if jumped[i]:
                 ctx.cell_finding(
                     WARNING,
                     f"{spec.name}.{col.key}.jump",
-                    f"与上月（{prev_period}）的{fmt_number(before)}相比变动超过{fmt_number(jump)}个百分点，请核实",
+                    f"与上月（{prev_period}）的{fmt_number(b)}相比变动超过{fmt_number(jump)}个百分点，请核实",
                     spec.name,
                     col.key,
                     row,
@@ -327,111 +351,116 @@ def _satisfaction(ctx: _Ctx, spec: Any, f: pd.DataFrame, settings: dict[str, Any
 
 
 # ---- ledger -----------------------------------------------------------------------
+_SUBJECT_TYPES = ("支部", "党员", "户")
+
+
 def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str] | None, prior: Prior) -> None:
+    """Row checks against roster and catalogue, then caps and balances of the sound rows.
+
+    Vectorised: each check is a mask over all rows; findings are emitted row by row in
+    the order a per-row loop would give (row, then check).
+    """
     rb = ctx.rb
     f = ctx.pw.frames.get("ledger")
     if f is None or f.empty:
         return
     items = rb.items.set_index("code")
-    ok_rows = []
-    for idx, row in f.iterrows():
-        bad = False
-        code = row["branch_code"]
-        btype = roster_types.get(code) if roster_types is not None and isinstance(code, str) else None
-        if roster_types is not None and isinstance(code, str) and _CODE12.match(code) and btype is None:
-            ctx.cell_finding(
-                ERROR, "ledger.branch_code.roster", "该支部代码不在支部名册中", "ledger", "branch_code", row
-            )
-            bad = True
-        item = row["item_code"]
-        if not isinstance(item, str):
-            continue
-        if item not in items.index:
-            ctx.cell_finding(
+    code = f["branch_code"].to_numpy(dtype=object)
+    item = f["item_code"].to_numpy(dtype=object)
+    st = f["subject_type"].to_numpy(dtype=object)
+    sid = f["subject_id"].to_numpy(dtype=object)
+    pts = pd.to_numeric(f["points"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    n = len(f)
+    code_str = np.fromiter((isinstance(c, str) for c in code), bool, n)
+    if roster_types is not None:
+        btype = np.array(
+            [roster_types.get(c) if s_ else None for c, s_ in zip(code, code_str, strict=True)], dtype=object
+        )
+    else:
+        btype = np.full(n, None, dtype=object)
+    has_type = np.fromiter((b is not None for b in btype), bool, n)
+    hits: list[
+        tuple[int, int, str, str, str, str, Any]
+    ] = []  # row, order, severity, rule, message, column, value
+
+    # 0: a well-formed code that is not in the roster (the row goes on being checked).
+    not_in_roster = np.zeros(n, dtype=bool)
+    if roster_types is not None:
+        for i in np.flatnonzero(code_str & ~has_type):
+            if _CODE12.match(code[i]):
+                not_in_roster[i] = True
+                hits.append(
+                    (
+                        i,
+                        0,
+                        ERROR,
+                        "ledger.branch_code.roster",
+                        "该支部代码不在支部名册中",
+                        "branch_code",
+                        None,
+                    )
+                )
+    bad = not_in_roster.copy()
+    # Rows without an item code stop here; rows with an unknown one after its error.
+    item_str = np.fromiter((isinstance(x, str) for x in item), bool, n)
+    known = item_str & np.isin(item, items.index.to_numpy(dtype=object))
+    for i in np.flatnonzero(item_str & ~known):
+        hits.append(
+            (
+                i,
+                1,
                 ERROR,
                 "ledger.item_code.catalogue",
                 "积分项目代码不在积分项目目录中，请对照《填报说明》填写",
-                "ledger",
                 "item_code",
-                row,
+                None,
             )
-            continue
-        it = items.loc[item]
-        redeem = it["kind"] == "redeem"
-        if btype and not redeem and not rb.item_star(item, btype):
-            ctx.cell_finding(
-                ERROR,
-                "ledger.item_code.type",
-                f"积分项目{item}不适用于{btype}支部",
-                "ledger",
-                "item_code",
-                row,
+        )
+    checked = np.flatnonzero(known)
+    kind = items["kind"].to_dict()
+    allowed_of = {k: v.split("|") for k, v in items["subject_type"].items()}
+    points_of = items["points"].to_dict()  # text; blank for redemptions (never read for them)
+    star_of = {(k, t): rb.item_star(k, t) for k in items.index for t in ("村", "社区")}
+    for i in checked:
+        it, b, s_, d, p = item[i], btype[i], st[i], sid[i], pts[i]
+        redeem = kind[it] == "redeem"
+        if b and not redeem and not star_of[(it, b)]:
+            hits.append(
+                (i, 2, ERROR, "ledger.item_code.type", f"积分项目{it}不适用于{b}支部", "item_code", None)
             )
-            bad = True
-        st = row["subject_type"]
-        allowed = it["subject_type"].split("|")
-        if isinstance(st, str) and st in ("支部", "党员", "户") and st not in allowed:
-            ctx.cell_finding(
-                ERROR,
-                "ledger.subject_type.item",
-                f"积分项目{item}的对象类型应为“{'或'.join(allowed)}”",
-                "ledger",
-                "subject_type",
-                row,
-            )
-            bad = True
-        sid = row["subject_id"]
-        if st == "支部" and isinstance(sid, str) and sid and sid != code:
-            ctx.cell_finding(
-                ERROR,
-                "ledger.subject_id.branch",
-                "对象类型为“支部”时，对象编号应留空或填写本支部代码",
-                "ledger",
-                "subject_id",
-                row,
-            )
-            bad = True
-        if st in ("党员", "户") and not (isinstance(sid, str) and sid):
-            ctx.cell_finding(
-                ERROR,
-                "ledger.subject_id.required",
-                f"对象类型为“{st}”时必须填写对象编号（如DY0012、H0345）",
-                "ledger",
-                "subject_id",
-                row,
-            )
-            bad = True
-        pts = row["points"]
-        if pts == pts and pts is not None:
-            if redeem and not pts < 0:
-                ctx.cell_finding(
-                    ERROR,
-                    "ledger.points.redeem_sign",
-                    "积分兑换的分值应填写为负数（如-20）",
-                    "ledger",
-                    "points",
-                    row,
-                    fmt_number(pts),
-                )
-                bad = True
-            if not redeem and float(pts) != float(it["points"]):
-                ctx.cell_finding(
-                    ERROR,
-                    "ledger.points.catalogue",
-                    f"分值应为积分项目{item}规定的{fmt_number(float(it['points']))}分",
-                    "ledger",
-                    "points",
-                    row,
-                    fmt_number(pts),
-                )
-                bad = True
+            bad[i] = True
+        allowed = allowed_of[it]
+        if isinstance(s_, str) and s_ in _SUBJECT_TYPES and s_ not in allowed:
+            msg = f"积分项目{it}的对象类型应为“{'或'.join(allowed)}”"
+            hits.append((i, 3, ERROR, "ledger.subject_type.item", msg, "subject_type", None))
+            bad[i] = True
+        if s_ == "支部" and isinstance(d, str) and d and d != code[i]:
+            msg = "对象类型为“支部”时，对象编号应留空或填写本支部代码"
+            hits.append((i, 4, ERROR, "ledger.subject_id.branch", msg, "subject_id", None))
+            bad[i] = True
+        if s_ in ("党员", "户") and not (isinstance(d, str) and d):
+            msg = f"对象类型为“{s_}”时必须填写对象编号（如DY0012、H0345）"
+            hits.append((i, 5, ERROR, "ledger.subject_id.required", msg, "subject_id", None))
+            bad[i] = True
+        if p == p:
+            if redeem and not p < 0:
+                msg = "积分兑换的分值应填写为负数（如-20）"
+                hits.append((i, 6, ERROR, "ledger.points.redeem_sign", msg, "points", fmt_number(p)))
+                bad[i] = True
+            if not redeem and float(p) != float(points_of[it]):
+                msg = f"分值应为积分项目{it}规定的{fmt_number(float(points_of[it]))}分"
+                hits.append((i, 7, ERROR, "ledger.points.catalogue", msg, "points", fmt_number(p)))
+                bad[i] = True
         else:
-            bad = True
-        if not bad and row["event_date"] == row["event_date"] and st in ("支部", "党员", "户") and btype:
-            ok_rows.append(idx)
-    if not ok_rows:
+            bad[i] = True
+    for i, _, severity, rule, msg, col, value in sorted(hits, key=lambda h: (h[0], h[1])):
+        ctx.cell_finding(severity, rule, msg, "ledger", col, _record(f, int(i), col), value)
+
+    subject_ok = np.fromiter((isinstance(x, str) and x in _SUBJECT_TYPES for x in st), bool, n)
+    ok_mask = known & ~bad & f["event_date"].notna().to_numpy(dtype=bool) & subject_ok & has_type
+    if not ok_mask.any():
         return
-    ok = f.loc[ok_rows]
+    ok = f[ok_mask]
     this = pd.DataFrame(
         {
             "county_code": sub.county_code,
@@ -460,14 +489,13 @@ def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str] | Non
     else:
         combined = this
     counted = tally.mark_counted(rb, combined)  # keeps extra columns and index labels
-    over = tally.redemption_overdraws(rb, counted)
-    rows_by_seq = ok.set_index("_row")
-    for i in counted.index[counted["_mine"].astype(bool)]:
-        rec = counted.loc[i]
-        row = rows_by_seq.loc[int(rec["seq"])]
-        row = row.copy()
-        row["_row"] = int(rec["seq"])
-        if bool(rec["over_cap"]):
+    over = tally.redemption_overdraws(rb, counted).to_numpy(dtype=bool)
+    mine = counted["_mine"].to_numpy(dtype=bool)
+    over_cap = counted["over_cap"].to_numpy(dtype=bool)
+    for i in np.flatnonzero(mine & (over_cap | over)):
+        rec = counted.iloc[i]
+        row = {"_row": int(rec["seq"]), "branch_code": rec["branch_code"]}
+        if over_cap[i]:
             cap = items.at[rec["item_code"], "cap"]
             ctx.cell_finding(
                 WARNING,
@@ -478,7 +506,7 @@ def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str] | Non
                 row,
                 fmt_number(rec["points"]),
             )
-        if bool(over.loc[i]):
+        if over[i]:
             ctx.cell_finding(
                 ERROR,
                 "ledger.points.overdraw",
@@ -497,7 +525,8 @@ def _veto_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str] | None)
     if f is None or f.empty:
         return
     known = set(rb.vetoes["code"])
-    for _, row in f.iterrows():
+    applies = {(v, t): rb.vetoed_stars(v, t) is not None for v in known for t in ("村", "社区")}
+    for row in f[["_row", "branch_code", "veto_code"]].to_dict("records"):
         code = row["branch_code"]
         btype = roster_types.get(code) if roster_types is not None and isinstance(code, str) else None
         if roster_types is not None and isinstance(code, str) and _CODE12.match(code) and btype is None:
@@ -516,7 +545,7 @@ def _veto_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str] | None)
                 "veto_code",
                 row,
             )
-        elif btype and rb.vetoed_stars(v, btype) is None:
+        elif btype and not applies[(v, btype)]:
             ctx.cell_finding(
                 ERROR, "vetoes.veto_code.type", f"否决事项{v}不适用于{btype}支部", "vetoes", "veto_code", row
             )

@@ -6,7 +6,9 @@ Out: warehouse rows written in one transaction per version, with the version sta
 of that county-month recomputed (submission.md: the current version is the
 highest-numbered accepted one; older accepted ones are `superseded`), and a
 `derive_queue` entry. Readers: `known_versions`, `current_facts`,
-`previous_accepted_period`. Also the registry copy and the `run` log.
+`previous_accepted_period` (`current_facts(..., county_codes=[...], lean=True)` reads many
+counties' design.md columns at once, through COPY on PostgreSQL). Also the registry copy
+and the `run` log.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pandas as pd
 from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
-from fivestar.warehouse import tables
+from fivestar.warehouse import dialect, tables
 from fivestar.warehouse.bulk import insert_frame
 from fivestar.warehouse.retry import retrying, with_retry
 
@@ -194,36 +196,102 @@ def _typed_facts(name: str, df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+# The design.md fact frames (what scoring and tallies read): no provenance, no free text.
+LEAN_COLUMNS = {
+    "roster": (
+        "county_code", "period", "version", "branch_code", "branch_name", "branch_type",
+        "township", "members", "households",
+    ),
+    "indicators": ("county_code", "period", "version", "branch_code", "indicator_key", "value"),
+    "ledger": (
+        "county_code", "period", "version", "seq", "event_date", "branch_code", "subject_type",
+        "subject_id", "item_code", "points",
+    ),
+    "vetoes": ("county_code", "period", "version", "seq", "event_date", "branch_code", "veto_code"),
+}  # fmt: skip
+
+
 @retrying
 def current_facts(
-    engine: Engine, county_code: str | None = None, periods: list[str] | None = None
+    engine: Engine,
+    county_code: str | None = None,
+    periods: list[str] | None = None,
+    *,
+    county_codes: Iterable[str] | None = None,
+    lean: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Fact frames (roster, indicators, ledger, vetoes, explanations) of current versions.
 
     Current = status accepted or accepted_with_warnings (one per county-month).
+    `county_codes`: several counties at once (with or instead of `county_code`).
+    `lean`: only the design.md columns of roster, indicators, ledger and vetoes (what
+    derivation reads; no provenance or free text, and no explanations frame).
     """
+    counties = None
+    if county_codes is not None:
+        counties = sorted({*county_codes, *([county_code] if county_code is not None else [])})
     out: dict[str, pd.DataFrame] = {}
     with engine.connect() as conn:
         for name, (table, cols, order) in _FACT_SELECT.items():
+            if lean:
+                if name not in LEAN_COLUMNS:
+                    continue
+                cols = [c for c in cols if c in LEAN_COLUMNS[name]]
             where = [f"s.status IN {_CURRENT_SQL}"]
             params: dict[str, Any] = {}
-            if county_code is not None:
+            if counties is not None:
+                where.append("f.county_code IN :counties")
+                params["counties"] = counties or ["-"]
+            elif county_code is not None:
                 where.append("f.county_code = :county")
                 params["county"] = county_code
             if periods is not None:
                 where.append("f.period IN :periods")
                 params["periods"] = list(periods) or ["-"]
-            sql = text(
+            select = (
                 f"SELECT {', '.join('f.' + c for c in cols)} FROM {table} f "
                 "JOIN submission s ON s.county_code = f.county_code AND s.period = f.period "
                 "AND s.version = f.version "
                 f"WHERE {' AND '.join(where)} ORDER BY {order}"
             )
+            if lean and dialect.is_postgres(conn):
+                out[name] = _typed_facts(name, _copy_out(conn, select, params)).reset_index(drop=True)
+                continue
+            sql = text(select)
             if periods is not None:
                 sql = sql.bindparams(bindparam("periods", expanding=True))
+            if counties is not None:
+                sql = sql.bindparams(bindparam("counties", expanding=True))
             df = pd.read_sql(sql, conn, params=params)
             out[name] = _typed_facts(name, df).reset_index(drop=True)
     return out
+
+
+def _copy_out(conn: Connection, select: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run a SELECT (SQLAlchemy `:name` parameters; lists for `IN :name`) through
+    PostgreSQL `COPY … TO STDOUT` as CSV and parse it with pandas' C reader: several
+    times faster than fetching rows through the driver (1.5 M ledger rows a month).
+    Every column comes back as text (NULL → NaN); callers convert the types. A text
+    value that is literally `\\N` reads as NULL (the only difference to fetching rows).
+    """
+    import io
+    import re
+
+    def placeholder(m: re.Match[str]) -> str:
+        name = m.group(2)
+        return f"= ANY(%({name})s)" if m.group(1) else f"%({name})s"
+
+    sql = re.sub(r"(IN\s+)?:(\w+)", placeholder, select)
+    buf = io.BytesIO()
+    raw = conn.connection.driver_connection
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER, NULL '\\N')", params) as cp,
+    ):
+        for block in cp:
+            buf.write(block)
+    buf.seek(0)
+    return pd.read_csv(buf, dtype=str, keep_default_na=False, na_values=["\\N"])
 
 
 # ----------------------------------------------------------------------------- load
