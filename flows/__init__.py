@@ -13,6 +13,9 @@ _DEFAULTS = {
     "PREFECT_LOGGING_TO_API_ENABLED": "false",
     # A busy 2-core machine can take longer than Prefect's default 20 s to start its temporary server.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    # The temporary server logs a harmless CancelledError traceback when it stops
+    # (PrefectHQ/prefect #15033); keep IT staff's terminal to what matters.
+    "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
 }
 for _k, _v in _DEFAULTS.items():
     os.environ.setdefault(_k, _v)
