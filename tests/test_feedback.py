@@ -20,7 +20,9 @@ import pytest
 from openpyxl.styles import Font, PatternFill
 
 from fivestar.feedback import feedback_path, write_feedback_workbook, write_run_index, write_validation_html
+from fivestar.feedback import workbook as workbook_mod
 from fivestar.feedback.common import FEEDBACK_AUTHOR, SUMMARY_SHEET
+from fivestar.feedback.xlsx_patch import Unsupported
 from fivestar.findings import finding, make_findings
 
 RED, YELLOW = "FFC7CE", "FFEB9C"
@@ -192,15 +194,52 @@ def _rgb(cell) -> str | None:
     return str(f.fgColor.rgb)[-6:].upper()
 
 
+@pytest.fixture(params=["patch", "openpyxl"])
+def copy_path(request, monkeypatch) -> str:
+    """Run a test on both ways of making the copy: XML patching (fast) and openpyxl (fallback)."""
+    if request.param == "openpyxl":
+
+        def refuse(*args, **kwargs):
+            raise Unsupported("forced by the test")
+
+        monkeypatch.setattr(workbook_mod, "write_patched_copy", refuse)
+    else:
+        real = workbook_mod.write_patched_copy
+        calls = []
+
+        def spy(*args, **kwargs):
+            real(*args, **kwargs)  # raises if the patch path cannot take the file
+            calls.append(args[1])
+
+        monkeypatch.setattr(workbook_mod, "write_patched_copy", spy)
+        request.node.patched_calls = calls
+    return request.param
+
+
 @pytest.fixture
-def written(tmp_path: Path, original: Path) -> tuple[Path, Path, str]:
+def written(tmp_path: Path, original: Path, copy_path: str) -> tuple[Path, Path, str]:
     before = _sha(original)
     out = feedback_path(tmp_path / "feedback", "2026-11", "410522", 1, "rejected")
     result = write_feedback_workbook(
         original, out, _findings(), "rejected", explanations=EXPLANATIONS, **META
     )
     assert result == out and out.exists()
+    if copy_path == "patch":
+        assert _first_sheet_part(out) != "xl/worksheets/sheet1.xml", "the patch path was not taken"
     return original, out, before
+
+
+def _first_sheet_part(path: Path) -> str:
+    """The zip part of the workbook's first sheet (workbook.xml + its rels)."""
+    import re
+
+    with zipfile.ZipFile(path) as zf:
+        wb = zf.read("xl/workbook.xml").decode()
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode()
+    rid = re.search(r'<(?:\w+:)?sheet\b[^>]*\br:id="([^"]+)"', wb).group(1)
+    target = re.search(rf'<Relationship\b[^>]*Id="{rid}"[^>]*>', rels).group(0)
+    t = re.search(r'Target="([^"]+)"', target).group(1)
+    return t.lstrip("/") if t.startswith("/") else f"xl/{t}"
 
 
 def _summary_rows(ws) -> list[list]:
@@ -323,7 +362,7 @@ def test_formula_like_value_stays_text(written) -> None:
     for c in cells:
         assert c.data_type == "s"
     with zipfile.ZipFile(out) as zf:
-        sheet1 = zf.read("xl/worksheets/sheet1.xml").decode()
+        sheet1 = zf.read(_first_sheet_part(out)).decode()
     assert "<f>" not in sheet1  # no formula anywhere in 审核结果
 
 
@@ -528,3 +567,51 @@ def test_run_index(tmp_path: Path) -> None:
     assert "fb/410522_2026-11_v1_%E5%AE%A1%E6%A0%B8%E7%BB%93%E6%9E%9C.xlsx" in html
     assert "&lt;b&gt;a&lt;/b&gt;.xlsx" in html
     assert "退回" in html and "通过" in html
+
+
+# ---- the XML patch path ---------------------------------------------------------------
+
+
+def test_patch_keeps_unmarked_sheets_byte_identical(tmp_path: Path, original: Path) -> None:
+    out = write_feedback_workbook(original, tmp_path / "o.xlsx", _findings(), "rejected", **META)
+    assert _first_sheet_part(out) != "xl/worksheets/sheet1.xml", "the patch path was not taken"
+    with zipfile.ZipFile(original) as a, zipfile.ZipFile(out) as b:
+        # 否决事项 (sheet5) has no finding and no ID: copied as is, like every part nobody marks.
+        assert a.read("xl/worksheets/sheet5.xml") == b.read("xl/worksheets/sheet5.xml")
+        assert a.read("xl/theme/theme1.xml") == b.read("xl/theme/theme1.xml")
+        # the original's formula keeps its cached result (openpyxl would drop it)
+        assert b"<f>SUM(C2:D2)</f><v>3</v>" in b.read("xl/worksheets/sheet3.xml")
+
+
+def test_existing_notes_are_kept_and_merged(tmp_path: Path, copy_path: str) -> None:
+    from openpyxl.comments import Comment
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "支部名册"
+    ws.append(["支部代码", "党员人数"])
+    ws.append(["410522101201", 600])
+    ws["B1"].comment = Comment("填写在册党员人数", "模板")
+    ws["B2"].comment = Comment("上月为580", "模板")
+    src = tmp_path / "tpl.xlsx"
+    wb.save(src)
+    f = make_findings(
+        [
+            finding(
+                "warning",
+                "roster.members.high",
+                "党员人数600超过500，请核实。",
+                sheet="支部名册",
+                row=2,
+                cell="B2",
+            )
+        ]
+    )
+    out = write_feedback_workbook(src, tmp_path / "o.xlsx", f, "accepted_with_warnings", **META)
+    got = openpyxl.load_workbook(out)["支部名册"]
+    assert got["B1"].comment.text == "填写在册党员人数"
+    assert got["B1"].comment.author == "模板"
+    lines = got["B2"].comment.text.split("\n")
+    assert lines[0].startswith("【提示】党员人数600超过500")
+    assert lines[-2:] == ["——原批注——", "上月为580"]
+    assert _rgb(got["B2"]) == YELLOW and _rgb(got["B1"]) is None

@@ -37,7 +37,11 @@ SHEET_ORDER = ["封面", "支部名册", "村指标", "社区指标", "积分台
 
 # Resident ID: 17 digits + digit/X. Spec: never shown in feedback or reports, masked as
 # 410522********123X. Findings should already be masked; this is the last line of defence.
-_RESIDENT_ID = re.compile(r"(?<![0-9])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
+# Full-width digits (１２３, typed with a Chinese input method) are IDs just the same.
+_D = "[0-9０-９]"
+_RESIDENT_ID = re.compile(
+    rf"(?<![0-9０-９])({_D}{{6}}){_D}{{8}}({_D}{{3}}[0-9０-９XxＸｘ])(?![0-9０-９A-Za-zＡ-Ｚａ-ｚ])"
+)
 # Characters XML 1.0 (hence xlsx) cannot hold; openpyxl raises on them.
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import time
 import warnings
 import zipfile
@@ -31,7 +30,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils.cell import column_index_from_string, get_column_letter
+from openpyxl.utils.cell import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -39,48 +38,32 @@ from fivestar.feedback.common import (
     FEEDBACK_AUTHOR,
     SUMMARY_SHEET,
     clean_text,
-    counts,
-    explanation_rows,
     finding_line,
-    location,
     mask_ids,
     normalise,
-    severity_label,
-    status_label,
 )
-from fivestar.findings import ERROR, WARNING
+from fivestar.feedback.summary_sheet import (
+    ERROR_RGB,
+    HEADER_RGB,
+    LINK_RGB,
+    OK_RGB,
+    WARNING_RGB,
+    cell_ref,
+    summary_layout,
+)
+from fivestar.feedback.xlsx_patch import Unsupported, write_patched_copy
+from fivestar.findings import ERROR
 
 log = logging.getLogger(__name__)
 
-ERROR_RGB = "FFC7CE"
-WARNING_RGB = "FFEB9C"
-OK_RGB = "C6EFCE"
-HEADER_RGB = "D9D9D9"
 ERROR_FILL = PatternFill(fill_type="solid", start_color=ERROR_RGB, end_color=ERROR_RGB)
 WARNING_FILL = PatternFill(fill_type="solid", start_color=WARNING_RGB, end_color=WARNING_RGB)
 OK_FILL = PatternFill(fill_type="solid", start_color=OK_RGB, end_color=OK_RGB)
 HEADER_FILL = PatternFill(fill_type="solid", start_color=HEADER_RGB, end_color=HEADER_RGB)
-LINK_FONT = Font(color="0563C1", underline="single")
+LINK_FONT = Font(color=LINK_RGB, underline="single")
 BOLD = Font(bold=True)
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
-
-# 审核结果 table: header, column width (Excel character units; a CJK character ≈ 2).
-TABLE_COLUMNS = (
-    ("序号", 12),
-    ("严重程度", 10),
-    ("工作表", 14),
-    ("单元格", 16),
-    ("列", 24),
-    ("填写值", 20),
-    ("问题说明", 64),
-    ("是否已说明", 12),
-    ("规则编号", 30),
-)
-TABLE_HEADER_ROW = 10
-WHOLE_FILE = "（整个文件）"
-
-_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})$")
 _FORMULA_LEAD = ("=", "+", "-", "@")
 
 REASON_UNREADABLE = (
@@ -95,15 +78,6 @@ NOTE_COPY = (
     "鼠标移到单元格上可看批注；点“单元格”列可跳到该处。身份证号码已打码。"
     "请在原填报文件中修改后重新上报，不要直接上报本文件。"
 )
-GUIDANCE = {
-    "rejected": "本次填报有错误，数据未入库。请修改下表列出的全部错误后重新上报；标黄的提示请一并核实。",
-    "accepted_with_warnings": (
-        "数据已通过审核并入库。请核实标黄的提示：如数据无误，可在“情况说明”工作表中写明原因"
-        "（位置填单元格如 村指标!F12，或填支部代码）。"
-    ),
-    "accepted": "数据已通过审核并入库，未发现问题。",
-    "superseded": "该版本已被之后通过审核的新版本替代。",
-}
 
 
 def feedback_path(feedback_dir: Path, period: str, county_code: str, version: int, status: str) -> Path:
@@ -141,6 +115,18 @@ def write_feedback_workbook(
     meta = {"status": status, "county_name": county_name, "county_code": county_code, "period": period}
 
     reason = REASON_NO_COPY
+    if copy_original and _within_limits(original, max_uncompressed_bytes, max_compression_ratio):
+        t0 = time.perf_counter()
+        try:
+            write_patched_copy(original, out, findings, explanations, meta, NOTE_COPY)
+            log.info("feedback %s: patched in %.2fs", out.name, time.perf_counter() - t0)
+            return out
+        except Unsupported as exc:
+            log.info("feedback %s: %s; copying through openpyxl", out.name, exc)
+        except OSError:
+            raise  # the output side (disk, permissions): the caller must know
+        except Exception:  # noqa: BLE001 — odd originals go the slower, proven way
+            log.exception("patching %s failed; copying through openpyxl", original)
     if copy_original:
         t0 = time.perf_counter()
         wb, reason = _open_original(original, max_uncompressed_bytes, max_compression_ratio)
@@ -173,6 +159,18 @@ def write_feedback_workbook(
 
 
 # ---- opening the original ---------------------------------------------------------
+
+
+def _within_limits(path: Path, max_bytes: int, max_ratio: float) -> bool:
+    """A zip within the size limits (central directory only); False for anything else."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    return total <= max_bytes and total / max(packed, 1) <= max_ratio
 
 
 def _open_original(path: Path, max_bytes: int, max_ratio: float) -> tuple[Workbook | None, str]:
@@ -216,7 +214,7 @@ def _annotate_copy(
         sheet = rec["sheet"]
         if sheet in worksheets:
             sheet_severity[sheet].add(rec["severity"])
-            ref = _cell_ref(rec["cell"])
+            ref = cell_ref(rec["cell"])
             if ref:
                 by_cell[(sheet, ref)].append(rec)
 
@@ -274,14 +272,6 @@ def _scrub(ws: Worksheet) -> None:
                 cell.fill = PatternFill(fill_type=None)
 
 
-def _cell_ref(cell: str) -> str:
-    """'f12' / '$F$12' → 'F12'; '' when not a usable A1 reference."""
-    m = _CELL_REF.match(str(cell or "").strip().upper())
-    if not m or column_index_from_string(m.group(1)) > 16384 or int(m.group(2)) > 1_048_576:
-        return ""
-    return f"{m.group(1)}{m.group(2)}"
-
-
 def _writable_cell(ws: Worksheet, ref: str):
     """The cell at `ref`, or the top-left cell of the merged range covering it."""
     cell = ws[ref]
@@ -301,23 +291,19 @@ def _comment(text: str) -> Comment:
 
 # ---- the 审核结果 sheet ------------------------------------------------------------
 
-
-def _put(cell, value) -> None:
-    """Write a value; text is always text (a leading = + - @ never becomes a formula)."""
-    if isinstance(value, str):
-        value = clean_text(value)
-        cell.value = value
-        cell.data_type = "s"
-        if value.startswith(_FORMULA_LEAD):
-            cell.quotePrefix = True  # Excel keeps it text even after the user edits the cell
-    else:
-        cell.value = value
-
-
-def _link(cell, sheet: str, ref: str) -> None:
-    quoted = sheet.replace("'", "''")
-    cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{quoted}'!{ref}")
-    cell.font = LINK_FONT
+_FONTS = {
+    "bold": BOLD,
+    "bold12": Font(bold=True, size=12),
+    "bold14": Font(bold=True, size=14),
+    "link": LINK_FONT,
+}
+_FILLS = {"error": ERROR_FILL, "warning": WARNING_FILL, "ok": OK_FILL, "header": HEADER_FILL}
+_ALIGNS = {
+    "top": TOP,
+    "wrap_top": WRAP_TOP,
+    "left_wrap_top": Alignment(horizontal="left", vertical="top", wrap_text=True),
+    "center": Alignment(horizontal="center", vertical="center"),
+}
 
 
 def _fill_summary(
@@ -329,113 +315,41 @@ def _fill_summary(
     note: str,
     link_sheets: set[str],
 ) -> None:
-    status = str(meta["status"])
-    n = counts(df)
-    last_col = get_column_letter(len(TABLE_COLUMNS))
-
-    _put(ws["A1"], "五星支部月度填报审核结果")
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.merge_cells(f"A1:{last_col}1")
-    ws.row_dimensions[1].height = 24
-
-    county = f"{meta['county_name']}（{meta['county_code']}）" if meta["county_name"] else meta["county_code"]
-    warn_text = f"其中已说明 {n['explained']} 项" if n["explained"] else ""
-    info = [
-        (2, "县（市、区）", county, None),
-        (3, "填报期间", str(meta["period"]), None),
-        (4, "审核结论", status_label(status), None),
-        (5, "错误（项）", n["errors"], None),
-        (6, "提示（项）", n["warnings"], warn_text),
-        (7, "处理意见", GUIDANCE.get(status, ""), None),
-        (8, "标注说明", note, None),
-    ]
-    for r, label, value, extra in info:
-        _put(ws.cell(r, 1), label)
-        ws.cell(r, 1).font = BOLD
-        _put(ws.cell(r, 2), value)
-        ws.cell(r, 2).alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
-        if extra:
-            _put(ws.cell(r, 3), extra)
-        if r in (7, 8):
-            ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=len(TABLE_COLUMNS))
-            # Merged cells never auto-grow in Excel: give the text room (≈ 90 CJK per line).
-            ws.row_dimensions[r].height = 16 * max(1, math.ceil(len(str(value)) / 90)) + 4
-    verdict = ws.cell(4, 2)
-    verdict.font = Font(bold=True, size=12)
-    verdict.fill = {"rejected": ERROR_FILL, "accepted_with_warnings": WARNING_FILL}.get(status, OK_FILL)
-
-    hr = TABLE_HEADER_ROW
-    for c, (header, width) in enumerate(TABLE_COLUMNS, start=1):
-        cell = ws.cell(hr, c)
-        _put(cell, header)
-        cell.font = BOLD
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center")
+    lay = summary_layout(df, explanations, meta, note=note, link_sheets=link_sheets)
+    for (r, c), (value, style) in lay.cells.items():
+        cell = ws.cell(r, c)
+        if isinstance(value, str):
+            # Text is always text: a leading = + - @ never becomes a formula.
+            cell.value = value
+            cell.data_type = "s"
+            if value.startswith(_FORMULA_LEAD):
+                cell.quotePrefix = True  # Excel keeps it text even after the user edits the cell
+        else:
+            cell.value = value
+        if style.font:
+            cell.font = _FONTS[style.font]
+        if style.fill:
+            cell.fill = _FILLS[style.fill]
+        if style.align:
+            cell.alignment = _ALIGNS[style.align]
+    for (r, c), target in lay.links.items():
+        cell = ws.cell(r, c)
+        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=target)
+    for rng in lay.merges:
+        ws.merge_cells(rng)
+    for c, width in lay.widths.items():
         ws.column_dimensions[get_column_letter(c)].width = width
-    ws.freeze_panes = ws.cell(hr + 1, 1)
-
-    r = hr
-    for i, rec in enumerate(df.to_dict("records"), start=1):
-        r = hr + i
-        sheet, ref = str(rec["sheet"]), _cell_ref(rec["cell"])
-        sev = str(rec["severity"])
-        explained = "" if sev == ERROR else ("是" if bool(rec["explained"]) else "否")
-        values = [
-            i,
-            severity_label(sev),
-            sheet or WHOLE_FILE,
-            location(sheet, ref) if ref else "",
-            rec["column_name"],
-            rec["value"],
-            rec["message"],
-            explained,
-            rec["rule"],
-        ]
-        for c, v in enumerate(values, start=1):
-            cell = ws.cell(r, c)
-            _put(cell, v)
-            cell.alignment = WRAP_TOP if c in (5, 6, 7) else TOP
-        ws.cell(r, 2).fill = ERROR_FILL if sev == ERROR else WARNING_FILL if sev == WARNING else PatternFill()
-        if sheet in link_sheets:
-            if ref:
-                _link(ws.cell(r, 4), sheet, ref)
-            else:  # a sheet- or column-level finding: jump to the sheet's header
-                _link(ws.cell(r, 3), sheet, "A1")
-    if len(df):
-        ws.auto_filter.ref = f"A{hr}:{last_col}{r}"
-    else:
-        r += 1
-        _put(ws.cell(r, 1), "（未发现问题）")
-
-    # Explanations received (情况说明), so the submitter sees what was taken into account.
-    r += 2
-    _put(ws.cell(r, 1), "收到的情况说明")
-    ws.cell(r, 1).font = BOLD
-    r += 1
-    for c, header in ((1, "序号"), (4, "位置"), (7, "说明")):
-        _put(ws.cell(r, c), header)
-        ws.cell(r, c).font = BOLD
-        ws.cell(r, c).fill = HEADER_FILL
-    rows = explanation_rows(explanations)
-    if not rows:
-        _put(ws.cell(r + 1, 1), "（无）")
-    for i, (loc, text) in enumerate(rows, start=1):
-        row = r + i
-        _put(ws.cell(row, 1), i)
-        _put(ws.cell(row, 4), loc)
-        _put(ws.cell(row, 7), text)
-        ws.cell(row, 7).alignment = WRAP_TOP
-        sheet, _, ref = loc.replace("！", "!").partition("!")
-        ref = _cell_ref(ref)
-        if ref and sheet.strip() in link_sheets:
-            _link(ws.cell(row, 4), sheet.strip(), ref)
-
+    for r, height in lay.heights.items():
+        ws.row_dimensions[r].height = height
+    ws.freeze_panes = ws.cell(lay.freeze_row, 1)
+    if lay.auto_filter:
+        ws.auto_filter.ref = lay.auto_filter
     # Printable on one page width (PDF/print for the county office).
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{hr}:{hr}"
+    ws.print_title_rows = f"{lay.print_title_row}:{lay.print_title_row}"
 
 
 def _save(wb: Workbook, out: Path) -> None:

@@ -89,7 +89,9 @@ def build_facts(
         )
         # A 支部 subject is the branch itself, whatever was typed (blank or its code).
         is_branch = (ledger["subject_type"] == "支部").to_numpy()
-        ledger["subject_id"] = np.where(is_branch, ledger["branch_code"].to_numpy(), ledger["subject_id"].to_numpy())
+        ledger["subject_id"] = np.where(
+            is_branch, ledger["branch_code"].to_numpy(), ledger["subject_id"].to_numpy()
+        )
         out["ledger"] = _keys(ledger, county, period, version)
     v = pw.frames.get("vetoes")
     if v is not None:

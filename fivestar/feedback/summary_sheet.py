@@ -1,0 +1,212 @@
+"""The 审核结果 sheet as a renderer-neutral layout.
+
+In: the normalised Findings frame of one file version, the 情况说明 rows, the
+status/county/period and the note on how the copy was made. Out: a `Layout` —
+cells (value + style keys), merges, hyperlinks, widths, heights, filter and print
+settings — that `workbook.py` renders through openpyxl and `xlsx_patch.py` renders
+as raw sheet XML, so both feedback paths show the same sheet.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from fivestar.feedback.common import (
+    clean_text,
+    counts,
+    explanation_rows,
+    location,
+    severity_label,
+    status_label,
+)
+from fivestar.findings import ERROR, WARNING
+
+ERROR_RGB = "FFC7CE"
+WARNING_RGB = "FFEB9C"
+OK_RGB = "C6EFCE"
+HEADER_RGB = "D9D9D9"
+LINK_RGB = "0563C1"
+FILL_RGB = {"error": ERROR_RGB, "warning": WARNING_RGB, "ok": OK_RGB, "header": HEADER_RGB}
+
+# 审核结果 table: header, column width (Excel character units; a CJK character ≈ 2).
+TABLE_COLUMNS = (
+    ("序号", 12),
+    ("严重程度", 10),
+    ("工作表", 14),
+    ("单元格", 16),
+    ("列", 24),
+    ("填写值", 20),
+    ("问题说明", 64),
+    ("是否已说明", 12),
+    ("规则编号", 30),
+)
+TABLE_HEADER_ROW = 10
+WHOLE_FILE = "（整个文件）"
+LAST_COL = "I"  # column letter of len(TABLE_COLUMNS)
+
+GUIDANCE = {
+    "rejected": "本次填报有错误，数据未入库。请修改下表列出的全部错误后重新上报；标黄的提示请一并核实。",
+    "accepted_with_warnings": (
+        "数据已通过审核并入库。请核实标黄的提示：如数据无误，可在“情况说明”工作表中写明原因"
+        "（位置填单元格如 村指标!F12，或填支部代码）。"
+    ),
+    "accepted": "数据已通过审核并入库，未发现问题。",
+    "superseded": "该版本已被之后通过审核的新版本替代。",
+}
+
+_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})$")
+
+
+@dataclass(frozen=True)
+class Style:
+    """Style keys both renderers understand (None = default)."""
+
+    font: str | None = None  # bold, bold12, bold14, link
+    fill: str | None = None  # error, warning, ok, header
+    align: str | None = None  # top, wrap_top, left_wrap_top, center
+
+
+@dataclass
+class Layout:
+    cells: dict[tuple[int, int], tuple[Any, Style]] = field(default_factory=dict)
+    merges: list[str] = field(default_factory=list)
+    links: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) → "'sheet'!A1"
+    widths: dict[int, float] = field(default_factory=dict)  # column index → width
+    heights: dict[int, float] = field(default_factory=dict)
+    auto_filter: str | None = None
+    freeze_row: int = TABLE_HEADER_ROW + 1
+    print_title_row: int = TABLE_HEADER_ROW
+
+    def put(self, row: int, col: int, value: Any, style: Style = Style()) -> None:
+        if isinstance(value, str) or value is not None and not isinstance(value, bool | int | float):
+            value = clean_text(value)
+        self.cells[(row, col)] = (value, style)
+
+    def restyle(self, row: int, col: int, **changes: str | None) -> None:
+        value, style = self.cells.get((row, col), (None, Style()))
+        self.cells[(row, col)] = (value, Style(**{**style.__dict__, **changes}))
+
+    def link(self, row: int, col: int, sheet: str, ref: str) -> None:
+        quoted = sheet.replace("'", "''")
+        self.links[(row, col)] = f"'{quoted}'!{ref}"
+        self.restyle(row, col, font="link")
+
+
+def cell_ref(cell: Any) -> str:
+    """'f12' / '$F$12' → 'F12'; '' when not a usable A1 reference."""
+    m = _CELL_REF.match(str(cell or "").strip().upper())
+    if not m or _col_index(m.group(1)) > 16384 or int(m.group(2)) > 1_048_576:
+        return ""
+    return f"{m.group(1)}{m.group(2)}"
+
+
+def _col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n
+
+
+def summary_layout(
+    df: pd.DataFrame,
+    explanations: pd.DataFrame | None,
+    meta: dict,
+    *,
+    note: str,
+    link_sheets: set[str],
+) -> Layout:
+    """The 审核结果 sheet for normalised findings `df` (see common.normalise)."""
+    lay = Layout()
+    status = str(meta["status"])
+    n = counts(df)
+    ncols = len(TABLE_COLUMNS)
+
+    lay.put(1, 1, "五星支部月度填报审核结果", Style(font="bold14"))
+    lay.merges.append(f"A1:{LAST_COL}1")
+    lay.heights[1] = 24
+
+    county = f"{meta['county_name']}（{meta['county_code']}）" if meta["county_name"] else meta["county_code"]
+    warn_text = f"其中已说明 {n['explained']} 项" if n["explained"] else ""
+    info = [
+        (2, "县（市、区）", county, None),
+        (3, "填报期间", str(meta["period"]), None),
+        (4, "审核结论", status_label(status), None),
+        (5, "错误（项）", n["errors"], None),
+        (6, "提示（项）", n["warnings"], warn_text),
+        (7, "处理意见", GUIDANCE.get(status, ""), None),
+        (8, "标注说明", note, None),
+    ]
+    for r, label, value, extra in info:
+        lay.put(r, 1, label, Style(font="bold"))
+        lay.put(r, 2, value, Style(align="left_wrap_top"))
+        if extra:
+            lay.put(r, 3, extra)
+        if r in (7, 8):
+            lay.merges.append(f"B{r}:{LAST_COL}{r}")
+            # Merged cells never auto-grow in Excel: give the text room (≈ 90 CJK per line).
+            lay.heights[r] = 16 * max(1, math.ceil(len(str(value)) / 90)) + 4
+    verdict = {"rejected": "error", "accepted_with_warnings": "warning"}.get(status, "ok")
+    lay.restyle(4, 2, font="bold12", fill=verdict)
+
+    hr = TABLE_HEADER_ROW
+    for c, (header, width) in enumerate(TABLE_COLUMNS, start=1):
+        lay.put(hr, c, header, Style(font="bold", fill="header", align="center"))
+        lay.widths[c] = width
+
+    r = hr
+    for i, rec in enumerate(df.to_dict("records"), start=1):
+        r = hr + i
+        sheet, ref = str(rec["sheet"]), cell_ref(rec["cell"])
+        sev = str(rec["severity"])
+        explained = "" if sev == ERROR else ("是" if bool(rec["explained"]) else "否")
+        values = [
+            i,
+            severity_label(sev),
+            sheet or WHOLE_FILE,
+            location(sheet, ref) if ref else "",
+            rec["column_name"],
+            rec["value"],
+            rec["message"],
+            explained,
+            rec["rule"],
+        ]
+        for c, v in enumerate(values, start=1):
+            lay.put(r, c, v, Style(align="wrap_top" if c in (5, 6, 7) else "top"))
+        sev_fill = "error" if sev == ERROR else "warning" if sev == WARNING else None
+        lay.restyle(r, 2, fill=sev_fill)
+        if sheet in link_sheets:
+            if ref:
+                lay.link(r, 4, sheet, ref)
+            else:  # a sheet- or column-level finding: jump to the sheet's header
+                lay.link(r, 3, sheet, "A1")
+    if len(df):
+        lay.auto_filter = f"A{hr}:{LAST_COL}{r}"
+    else:
+        r += 1
+        lay.put(r, 1, "（未发现问题）")
+
+    # Explanations received (情况说明), so the submitter sees what was taken into account.
+    r += 2
+    lay.put(r, 1, "收到的情况说明", Style(font="bold"))
+    r += 1
+    for c, header in ((1, "序号"), (4, "位置"), (7, "说明")):
+        lay.put(r, c, header, Style(font="bold", fill="header"))
+    rows = explanation_rows(explanations)
+    if not rows:
+        lay.put(r + 1, 1, "（无）")
+    for i, (loc, text) in enumerate(rows, start=1):
+        row = r + i
+        lay.put(row, 1, i)
+        lay.put(row, 4, loc)
+        lay.put(row, 7, text, Style(align="wrap_top"))
+        sheet, _, ref = loc.replace("！", "!").partition("!")
+        ref = cell_ref(ref)
+        if ref and sheet.strip() in link_sheets:
+            lay.link(row, 4, sheet.strip(), ref)
+    assert ncols == _col_index(LAST_COL)
+    return lay
