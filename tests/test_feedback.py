@@ -489,17 +489,22 @@ def test_soffice_converts_feedback_to_pdf(tmp_path: Path, written) -> None:
             pytest.fail("soffice is required (CI=true, FIVESTAR_REQUIRE_SOFFICE=1) but not on PATH")
         pytest.skip("soffice not on PATH")
     _, out, _ = written
+    # and a summary-only workbook (written from scratch, not from the submitter's file)
+    alone = write_feedback_workbook(
+        tmp_path / "missing.xlsx", tmp_path / "alone.xlsx", _whole_file(), "rejected", **META
+    )
     pdf_dir = tmp_path / "pdf"
     env = dict(os.environ, HOME=str(tmp_path))  # a private LibreOffice profile
     proc = subprocess.run(
-        [soffice, "--headless", "--convert-to", "pdf", "--outdir", str(pdf_dir), str(out)],
+        [soffice, "--headless", "--convert-to", "pdf", "--outdir", str(pdf_dir), str(out), str(alone)],
         capture_output=True,
         timeout=180,
         env=env,
     )
     assert proc.returncode == 0, proc.stderr
-    pdf = pdf_dir / (out.stem + ".pdf")
-    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
+    for book in (out, alone):
+        pdf = pdf_dir / (book.stem + ".pdf")
+        assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
 
 
 # ---- HTML -----------------------------------------------------------------------------

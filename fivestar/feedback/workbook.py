@@ -52,6 +52,7 @@ from fivestar.feedback.summary_sheet import (
     summary_layout,
 )
 from fivestar.feedback.xlsx_patch import Unsupported, write_patched_copy
+from fivestar.feedback.xlsx_summary import write_summary_workbook
 from fivestar.findings import ERROR
 
 log = logging.getLogger(__name__)
@@ -149,10 +150,18 @@ def write_feedback_workbook(
                 log.exception("annotating %s failed; writing summary-only feedback", original)
                 reason = REASON_FAILED
 
+    df = normalise(findings)
+    try:
+        return write_summary_workbook(
+            out, summary_layout(df, explanations, meta, note=reason, link_sheets=set())
+        )
+    except OSError:
+        raise
+    except Exception:  # noqa: BLE001 — the proven openpyxl writer as the last resort
+        log.exception("writing the summary workbook as XML failed; using openpyxl")
     wb = Workbook()
     ws = wb.active
     ws.title = SUMMARY_SHEET
-    df = normalise(findings)
     _fill_summary(ws, df, explanations, meta, note=reason, link_sheets=set())
     _save(wb, out)
     return out

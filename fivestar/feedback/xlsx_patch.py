@@ -1,32 +1,31 @@
 """Fast feedback copy: annotate the submitter's workbook by editing its XML parts.
 
-In: the received .xlsx (path, never modified), the normalised Findings frame, the
-summary layout of 审核结果 (summary_sheet.Layout), the sheet names of the file.
-Out: the annotated copy at `out`. Only the parts that must change are rewritten:
-styles.xml (two fills, a few cell formats), the sheets holding findings (cell
-formats, tab colour, comments + their VML), workbook.xml (+ rels, content types)
-for the new first sheet, and any part holding a resident ID (masked). Every other
-part — the big 积分台账 sheet usually — is copied byte for byte, so formulas, cached
-values, merged cells, validations and formatting survive by construction.
+In: the received .xlsx (path, never modified), its Findings frame, the 情况说明 rows,
+the status/county/period and the note for 审核结果. Out: the annotated copy at `out`.
+Only the parts that must change are rewritten: styles.xml (two fills, a few cell
+formats), the sheets holding findings (cell formats, tab colour, comments + their
+VML), workbook.xml (+ rels, content types) for the new first sheet, and any part
+holding a resident ID (masked). Every other part — the big 积分台账 sheet usually —
+is copied as is, so formulas, cached values, merged cells, validations and
+formatting survive by construction.
 
 Why not openpyxl: it parses and re-serialises every cell of every sheet (≈ 6 s for a
-county's 10,000-row ledger here), while the findings usually touch a few hundred
-cells. Raises `Unsupported` for shapes this path does not handle (an old 审核结果
-sheet, threaded comments, VML with form controls, strict OOXML, rows or cells
-without references); the caller then falls back to the openpyxl path.
+county's 10,000-row ledger here), while findings usually touch a few hundred cells.
+Raises `Unsupported` for shapes this path does not handle (an old 审核结果 sheet,
+threaded comments, VML with form controls, strict OOXML, rows or cells without
+references); the caller then falls back to the openpyxl path.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import posixpath
 import re
 import zipfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -38,260 +37,41 @@ from fivestar.feedback.common import (
     mask_ids,
     normalise,
 )
-from fivestar.feedback.summary_sheet import FILL_RGB, LINK_RGB, Layout, Style, cell_ref, summary_layout
+from fivestar.feedback.summary_sheet import cell_ref, summary_layout
+from fivestar.feedback.xlsx_parts import (
+    _AFTER_LEGACY,
+    _ID_HINT,
+    _PARSER,
+    CT_COMMENTS,
+    DOC_REL,
+    MAIN,
+    REL_COMMENTS,
+    REL_SHARED,
+    REL_STYLES,
+    REL_VML,
+    Unsupported,
+    _add_rel,
+    _col_letters,
+    _ContentTypes,
+    _local,
+    _m,
+    _Package,
+    _rel_target,
+    _rels,
+    _rels_path,
+    _resolve,
+    _split,
+    _Styles,
+    _unique,
+    _workbook,
+    _worksheets,
+)
+from fivestar.feedback.xlsx_summary import _add_summary_sheet
 from fivestar.findings import ERROR
 
-MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
-REL_WORKSHEET = f"{DOC_REL}/worksheet"
-REL_STYLES = f"{DOC_REL}/styles"
-REL_SHARED = f"{DOC_REL}/sharedStrings"
-REL_COMMENTS = f"{DOC_REL}/comments"
-REL_VML = f"{DOC_REL}/vmlDrawing"
-CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
-CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+__all__ = ["Unsupported", "write_patched_copy"]
 
 TAB_ERROR, TAB_WARNING = "FFFF0000", "FFFFC000"
-_FORMULA_LEAD = ("=", "+", "-", "@")
-# Cheap byte-level hint that a part may hold a resident ID (as text, or as a number ≥ 1e17).
-# Full-width digits are 3 UTF-8 bytes; character references (&#65297;) need a parse to see.
-_ID_HINT = re.compile(
-    rb"(?:[0-9]|\xef\xbc[\x90-\x99]){17}|[0-9][Ee]\+?17\b|&#(?:6529[6-9]|6530[0-5]|[xX][fF][fF]1[0-9]);"
-)
-_REF = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
-# Children of <worksheet> that must come after <legacyDrawing> (ECMA-376 CT_Worksheet order).
-_AFTER_LEGACY = {"legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems"}
-_AFTER_LEGACY |= {"tableParts", "extLst"}
-# Children of <workbook> that come after <definedNames>.
-_AFTER_NAMES = {"calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes"}
-_AFTER_NAMES |= {"webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst"}
-_PARSER = etree.XMLParser(huge_tree=True, remove_blank_text=False, resolve_entities=False, no_network=True)
-
-
-class Unsupported(Exception):
-    """The workbook has a shape this path leaves to openpyxl."""
-
-
-def _m(tag: str) -> str:
-    return f"{{{MAIN}}}{tag}"
-
-
-def _local(el: Any) -> str:
-    return etree.QName(el).localname if isinstance(el.tag, str) else ""
-
-
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ord(ch) - 64)
-    return n
-
-
-def _col_letters(n: int) -> str:
-    s = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        s = chr(65 + rem) + s
-    return s
-
-
-def _split(ref: str) -> tuple[int, int]:
-    m = _REF.match(ref)
-    if not m:
-        raise Unsupported(f"cell reference {ref!r}")
-    return int(m.group(2)), _col_index(m.group(1))
-
-
-class _Package:
-    """The zip's parts, read lazily; edits are kept in memory until `write`."""
-
-    def __init__(self, zin: zipfile.ZipFile) -> None:
-        self.zin = zin
-        self.names = set(zin.namelist())
-        self.changed: dict[str, bytes] = {}
-
-    def read(self, name: str) -> bytes:
-        if name in self.changed:
-            return self.changed[name]
-        return self.zin.read(name)
-
-    def xml(self, name: str) -> Any:
-        return etree.fromstring(self.read(name), _PARSER)
-
-    def put(self, name: str, data: bytes | Any) -> None:
-        if not isinstance(data, bytes):
-            data = etree.tostring(data, xml_declaration=True, encoding="UTF-8", standalone=True)
-        self.changed[name] = data
-
-    def exists(self, name: str) -> bool:
-        return name in self.names or name in self.changed
-
-    def write(self, out: Path) -> None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        try:
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
-                # [Content_Types].xml first, as Office writes it.
-                order = sorted(self.names | set(self.changed), key=lambda n: n != "[Content_Types].xml")
-                for name in order:
-                    if name in self.changed:
-                        zout.writestr(name, self.changed[name])
-                    else:
-                        info = self.zin.getinfo(name)
-                        zout.writestr(info, self.zin.read(name), compress_type=info.compress_type)
-            os.replace(tmp, out)
-        finally:
-            tmp.unlink(missing_ok=True)
-
-
-def _rels_path(part: str) -> str:
-    d, base = posixpath.split(part)
-    return posixpath.join(d, "_rels", base + ".rels")
-
-
-def _resolve(source: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
-
-
-def _rels(pkg: _Package, part: str) -> Any:
-    path = _rels_path(part)
-    if pkg.exists(path):
-        return pkg.xml(path)
-    return etree.Element(f"{{{PKG_REL}}}Relationships", nsmap={None: PKG_REL})
-
-
-def _new_rid(rels: Any) -> str:
-    used = {r.get("Id") for r in rels}
-    i = 1
-    while f"rIdFS{i}" in used:
-        i += 1
-    return f"rIdFS{i}"
-
-
-def _add_rel(rels: Any, rtype: str, target: str) -> str:
-    rid = _new_rid(rels)
-    etree.SubElement(rels, f"{{{PKG_REL}}}Relationship", Id=rid, Type=rtype, Target=target)
-    return rid
-
-
-def _rel_target(pkg: _Package, rels: Any, source: str, rtype: str) -> str | None:
-    for r in rels:
-        if r.get("Type") == rtype and r.get("TargetMode") != "External":
-            return _resolve(source, r.get("Target", ""))
-    return None
-
-
-def _unique(pkg: _Package, pattern: str) -> str:
-    i = 1
-    while pkg.exists(pattern.format(i)):
-        i += 1
-    return pattern.format(i)
-
-
-# ---- styles -------------------------------------------------------------------------
-
-
-class _Styles:
-    """Appends fills, fonts and cell formats to styles.xml; indexes of existing ones stay."""
-
-    def __init__(self, root: Any) -> None:
-        self.root = root
-        self.fills = self._section("fills")
-        self.fonts = self._section("fonts")
-        self.xfs = root.find(_m("cellXfs"))
-        if self.xfs is None or len(self.xfs) == 0 or len(self.fonts) == 0:
-            raise Unsupported("styles.xml without cell formats")
-        self._fill_ids: dict[str, int] = {}
-        self._font_ids: dict[str, int] = {}
-        self._cache: dict[Any, int] = {}
-
-    def _section(self, name: str) -> Any:
-        el = self.root.find(_m(name))
-        if el is None:
-            raise Unsupported(f"styles.xml without <{name}>")
-        return el
-
-    def fill(self, key: str) -> int:
-        if key not in self._fill_ids:
-            rgb = f"FF{FILL_RGB[key]}"
-            f = etree.SubElement(self.fills, _m("fill"))
-            p = etree.SubElement(f, _m("patternFill"), patternType="solid")
-            etree.SubElement(p, _m("fgColor"), rgb=rgb)
-            etree.SubElement(p, _m("bgColor"), rgb=rgb)
-            self._fill_ids[key] = len(self.fills) - 1
-            self.fills.set("count", str(len(self.fills)))
-        return self._fill_ids[key]
-
-    def font(self, key: str) -> int:
-        if key not in self._font_ids:
-            base = self.fonts[0]
-            sz = base.find(_m("sz"))
-            size = sz.get("val", "11") if sz is not None else "11"
-            f = etree.SubElement(self.fonts, _m("font"))
-            if key.startswith("bold"):
-                etree.SubElement(f, _m("b"))
-            if key == "link":
-                etree.SubElement(f, _m("u"))
-            etree.SubElement(f, _m("sz"), val={"bold12": "12", "bold14": "14"}.get(key, size))
-            if key == "link":
-                etree.SubElement(f, _m("color"), rgb=f"FF{LINK_RGB}")
-            for tag in ("name", "family", "charset"):  # schema order: sz, color, name, family, charset
-                el = base.find(_m(tag))
-                if el is not None:
-                    etree.SubElement(f, _m(tag), val=el.get("val", ""))
-            self._font_ids[key] = len(self.fonts) - 1
-            self.fonts.set("count", str(len(self.fonts)))
-        return self._font_ids[key]
-
-    def _append(self, xf: Any) -> int:
-        self.xfs.append(xf)
-        self.xfs.set("count", str(len(self.xfs)))
-        return len(self.xfs) - 1
-
-    def marked(self, old: int, severity_fill: str) -> int:
-        """The cell format `old` with the error/warning fill."""
-        key = ("mark", old, severity_fill)
-        if key not in self._cache:
-            if old >= len(self.xfs):
-                old = 0
-            xf = etree.fromstring(etree.tostring(self.xfs[old]))
-            xf.set("fillId", str(self.fill(severity_fill)))
-            xf.set("applyFill", "1")
-            self._cache[key] = self._append(xf)
-        return self._cache[key]
-
-    def summary(self, style: Style, quote: bool) -> int:
-        key = ("summary", style, quote)
-        if key not in self._cache:
-            if style == Style() and not quote:
-                self._cache[key] = 0
-                return 0
-            xf = etree.Element(_m("xf"), numFmtId="0", fontId="0", fillId="0", borderId="0", xfId="0")
-            if style.font:
-                xf.set("fontId", str(self.font(style.font)))
-                xf.set("applyFont", "1")
-            if style.fill:
-                xf.set("fillId", str(self.fill(style.fill)))
-                xf.set("applyFill", "1")
-            if quote:
-                xf.set("quotePrefix", "1")
-            if style.align:
-                xf.set("applyAlignment", "1")
-                attrs = {
-                    "top": {"vertical": "top"},
-                    "wrap_top": {"vertical": "top", "wrapText": "1"},
-                    "left_wrap_top": {"horizontal": "left", "vertical": "top", "wrapText": "1"},
-                    "center": {"horizontal": "center", "vertical": "center"},
-                }[style.align]
-                etree.SubElement(xf, _m("alignment"), **attrs)
-            self._cache[key] = self._append(xf)
-        return self._cache[key]
-
 
 # ---- masking resident IDs -------------------------------------------------------------
 
@@ -439,22 +219,8 @@ def _box(text: str) -> tuple[int, int]:
 class _Patcher:
     def __init__(self, pkg: _Package) -> None:
         self.pkg = pkg
-        self.ct = pkg.xml("[Content_Types].xml")
+        self.ct = _ContentTypes(pkg.xml("[Content_Types].xml"))
         self.vml_block = 100  # shape-id blocks of our own, clear of what Excel numbers
-
-    def override(self, part: str, content_type: str) -> None:
-        name = "/" + part
-        for el in self.ct:
-            if el.get("PartName") == name:
-                el.set("ContentType", content_type)
-                return
-        etree.SubElement(self.ct, f"{{{CT_NS}}}Override", PartName=name, ContentType=content_type)
-
-    def ensure_vml_default(self) -> None:
-        for el in self.ct:
-            if _local(el) == "Default" and (el.get("Extension") or "").lower() == "vml":
-                return
-        self.ct.insert(0, etree.Element(f"{{{CT_NS}}}Default", Extension="vml", ContentType=CT_VML))
 
     def annotate_sheet(
         self, part: str, root: Any, marks: dict[str, list[dict]], styles: _Styles, tab: str
@@ -542,11 +308,11 @@ class _Patcher:
         if comments_part is None:
             comments_part = _unique(pkg, "xl/comments_fs{}.xml")
             _add_rel(rels, REL_COMMENTS, posixpath.relpath(comments_part, posixpath.dirname(part)))
-            self.override(comments_part, CT_COMMENTS)
+            self.ct.override(comments_part, CT_COMMENTS)
         if vml_part is None:
             vml_part = _unique(pkg, "xl/drawings/vmlDrawing_fs{}.vml")
             rid = _add_rel(rels, REL_VML, posixpath.relpath(vml_part, posixpath.dirname(part)))
-            self.ensure_vml_default()
+            self.ct.ensure_vml_default()
             legacy = etree.Element(_m("legacyDrawing"))
             legacy.set(f"{{{DOC_REL}}}id", rid)
             after = [ch for ch in root if _local(ch) in _AFTER_LEGACY]
@@ -557,143 +323,6 @@ class _Patcher:
         pkg.put(comments_part, doc_el)
         pkg.put(vml_part, _vml(shapes, self.vml_block))
         pkg.put(_rels_path(part), rels)
-
-
-# ---- the 审核结果 sheet as XML ---------------------------------------------------------
-
-
-def _summary_xml(lay: Layout, styles: _Styles) -> bytes:
-    by_row: dict[int, list[tuple[int, Any, Style]]] = defaultdict(list)
-    for (r, c), (value, style) in lay.cells.items():
-        by_row[r].append((c, value, style))
-    max_row = max(by_row) if by_row else 1
-    out = [
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
-        f'<worksheet xmlns="{MAIN}" xmlns:r="{DOC_REL}">',
-        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',
-        f'<dimension ref="A1:I{max_row}"/>',
-        '<sheetViews><sheetView tabSelected="1" workbookViewId="0">',
-        f'<pane ySplit="{lay.freeze_row - 1}" topLeftCell="A{lay.freeze_row}" activePane="bottomLeft" '
-        'state="frozen"/>',
-        f'<selection pane="bottomLeft" activeCell="A{lay.freeze_row}" sqref="A{lay.freeze_row}"/>',
-        "</sheetView></sheetViews>",
-        '<sheetFormatPr defaultRowHeight="15"/>',
-        "<cols>",
-    ]
-    out += [f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>' for c, w in sorted(lay.widths.items())]
-    out.append("</cols><sheetData>")
-    for r in sorted(by_row):
-        ht = f' ht="{lay.heights[r]}" customHeight="1"' if r in lay.heights else ""
-        out.append(f'<row r="{r}"{ht}>')
-        for c, value, style in sorted(by_row[r], key=lambda x: x[0]):
-            ref = f"{_col_letters(c)}{r}"
-            quote = isinstance(value, str) and value.startswith(_FORMULA_LEAD)
-            s = styles.summary(style, quote)
-            sattr = f' s="{s}"' if s else ""
-            if value is None or value == "":
-                out.append(f'<c r="{ref}"{sattr}/>')
-            elif isinstance(value, bool):
-                out.append(f'<c r="{ref}"{sattr} t="b"><v>{int(value)}</v></c>')
-            elif isinstance(value, int | float):
-                out.append(f'<c r="{ref}"{sattr}><v>{value!r}</v></c>')
-            else:
-                text = escape(str(value))
-                out.append(
-                    f'<c r="{ref}"{sattr} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
-                )
-        out.append("</row>")
-    out.append("</sheetData>")
-    if lay.auto_filter:
-        out.append(f'<autoFilter ref="{lay.auto_filter}"/>')
-    if lay.merges:
-        out.append(f'<mergeCells count="{len(lay.merges)}">')
-        out += [f'<mergeCell ref="{m}"/>' for m in lay.merges]
-        out.append("</mergeCells>")
-    if lay.links:
-        out.append("<hyperlinks>")
-        for (r, c), target in sorted(lay.links.items()):
-            out.append(f'<hyperlink ref="{_col_letters(c)}{r}" location={quoteattr(target)}/>')
-        out.append("</hyperlinks>")
-    out.append('<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>')
-    out.append('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
-    out.append("</worksheet>")
-    return "".join(out).encode("utf-8")
-
-
-def _add_summary_sheet(patcher: _Patcher, wb: Any, wb_rels: Any, lay: Layout, styles: _Styles) -> None:
-    pkg = patcher.pkg
-    part = _unique(pkg, "xl/worksheets/sheet_fs{}.xml")
-    pkg.put(part, _summary_xml(lay, styles))
-    patcher.override(part, CT_WORKSHEET)
-    rid = _add_rel(wb_rels, REL_WORKSHEET, posixpath.relpath(part, "xl"))
-    sheets = wb.find(_m("sheets"))
-    ids = [int(s.get("sheetId", "0")) for s in sheets]
-    new = etree.Element(_m("sheet"), name=SUMMARY_SHEET, sheetId=str(max(ids, default=0) + 1))
-    new.set(f"{{{DOC_REL}}}id", rid)
-    sheets.insert(0, new)
-
-    # Sheet-scoped names follow their sheet, which is now one position further.
-    names = wb.find(_m("definedNames"))
-    if names is None:
-        names = etree.Element(_m("definedNames"))
-        after = [ch for ch in wb if _local(ch) in _AFTER_NAMES]
-        if after:
-            after[0].addprevious(names)
-        else:
-            wb.append(names)
-    for dn in names:
-        if dn.get("localSheetId") is not None:
-            dn.set("localSheetId", str(int(dn.get("localSheetId")) + 1))
-    quoted = "'" + SUMMARY_SHEET + "'"
-    pt = etree.SubElement(names, _m("definedName"), name="_xlnm.Print_Titles", localSheetId="0")
-    pt.text = f"{quoted}!${lay.print_title_row}:${lay.print_title_row}"
-    if lay.auto_filter:
-        a, b = lay.auto_filter.split(":")
-        (r1, c1), (r2, c2) = _split(a), _split(b)
-        fd = etree.SubElement(names, _m("definedName"), name="_xlnm._FilterDatabase", localSheetId="0")
-        fd.set("hidden", "1")
-        fd.text = f"{quoted}!${_col_letters(c1)}${r1}:${_col_letters(c2)}${r2}"
-
-    views = wb.find(_m("bookViews"))
-    if views is None:
-        views = etree.Element(_m("bookViews"))
-        sheets.addprevious(views)
-        etree.SubElement(views, _m("workbookView"))
-    for view in views:
-        view.set("activeTab", "0")
-        view.set("firstSheet", "0")
-
-
-# ---- entry point --------------------------------------------------------------------
-
-
-def _workbook(pkg: _Package) -> tuple[str, Any, Any]:
-    root_rels = pkg.xml("_rels/.rels")
-    wb_part = next(
-        (
-            _resolve("", r.get("Target", ""))
-            for r in root_rels
-            if (r.get("Type") or "").endswith("/officeDocument")
-        ),
-        None,
-    )
-    if wb_part is None or not pkg.exists(wb_part):
-        raise Unsupported("no workbook part")
-    wb = pkg.xml(wb_part)
-    if etree.QName(wb).namespace != MAIN:
-        raise Unsupported("strict OOXML or unknown namespace")
-    return wb_part, wb, _rels(pkg, wb_part)
-
-
-def _worksheets(wb: Any, wb_rels: Any, wb_part: str) -> dict[str, str]:
-    targets = {r.get("Id"): r for r in wb_rels}
-    out = {}
-    sheets = wb.find(_m("sheets"))
-    for s in sheets if sheets is not None else []:
-        rel = targets.get(s.get(f"{{{DOC_REL}}}id"))
-        if rel is not None and rel.get("Type") == REL_WORKSHEET:
-            out[s.get("name", "")] = _resolve(wb_part, rel.get("Target", ""))
-    return out
 
 
 def write_patched_copy(
@@ -761,9 +390,9 @@ def write_patched_copy(
                     pkg.put(part, tree)
 
         lay = summary_layout(df, explanations, meta, note=note, link_sheets=set(sheets))
-        _add_summary_sheet(patcher, wb, wb_rels, lay, styles)
+        _add_summary_sheet(patcher.ct, pkg, wb, wb_rels, lay, styles)
         pkg.put(styles_part, styles.root)
         pkg.put(wb_part, wb)
         pkg.put(_rels_path(wb_part), wb_rels)
-        pkg.put("[Content_Types].xml", patcher.ct)
+        pkg.put("[Content_Types].xml", patcher.ct.root)
         pkg.write(Path(out))
