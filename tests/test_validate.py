@@ -395,6 +395,44 @@ def results(tmp_path_factory: pytest.TempPathFactory, rulebook: Rulebook) -> dic
     return out
 
 
+@pytest.fixture(scope="module")
+def submissions(
+    results: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory, rulebook: Rulebook
+):
+    """The same submissions again (read from the files `results` wrote)."""
+    del results
+    subs = []
+    root = tmp_path_factory.getbasetemp()
+    for name, case in CASES.items():
+        path = next(root.glob(f"validate*/{name}/{case.county}_*.xlsx"))
+        pw = read_workbook(path, rulebook, Limits(), file_key=name, id_key=ID_KEY)
+        subs.append(Submission(pw, case.county, PERIOD))
+    return subs
+
+
+def test_gx_on_suspect_rows_equals_gx_on_every_row(
+    results: dict[str, pd.DataFrame], submissions, rulebook: Rulebook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GX is handed only the rows pandas cannot prove to pass; without that pruning (GX
+    on every row of every expectation) the findings must be the same, row for row."""
+    from fivestar.validate import gx_runner
+
+    seen: list[int] = []
+    real = gx_runner.needed_expectations
+    monkeypatch.setattr(gx_runner, "suspect_rows", lambda e, df, p: None)
+    monkeypatch.setattr(
+        gx_runner,
+        "needed_expectations",
+        lambda suite, df, params=None: seen.append(len(df)) or real(suite, df, params),
+    )
+    full = validate_period(submissions, rulebook, REGISTRY, PRIORS)
+    assert seen, "GX ran"
+    for name in CASES:
+        a = results[name].drop(columns=["finding_id"], errors="ignore").reset_index(drop=True)
+        b = full[name].drop(columns=["finding_id"], errors="ignore").reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b, obj=name)
+
+
 def show(df: pd.DataFrame) -> str:
     return df[["severity", "sheet", "cell", "column_name", "value", "rule", "message"]].to_string()
 
@@ -854,3 +892,45 @@ def test_great_expectations_is_imported_lazily() -> None:
         "sys.exit('great_expectations' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_suspect_rows_masks() -> None:
+    from fivestar.validate.gx_runner import suspect_rows
+
+    df = pd.DataFrame(
+        {
+            "code": ["410522101201", "41052210120", None, "410522101201"],
+            "n": [1.0, 5.0, None, -1.0],
+        }
+    )
+
+    def mask(t: str, **kw: Any) -> list[bool] | None:
+        m = suspect_rows({"type": t, "kwargs": kw}, df, {"lo": 0})
+        return None if m is None else m.tolist()
+
+    assert mask("expect_column_values_to_match_regex", column="code", regex=r"^\d{12}$") == [
+        False,
+        True,
+        False,
+        False,
+    ]
+    assert mask("expect_column_values_to_be_unique", column="code") == [True, False, False, True]
+    assert mask("expect_column_values_to_not_be_null", column="code") == [False, False, True, False]
+    assert mask("expect_column_values_to_be_null", column="n") == [True, True, False, True]
+    assert mask(
+        "expect_column_values_to_be_between", column="n", min_value={"$PARAMETER": "lo"}, max_value=4
+    ) == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert mask("expect_column_values_to_be_in_set", column="code", value_set=["41052210120"]) == [
+        True,
+        False,
+        False,
+        True,
+    ]
+    # anything it does not understand: GX sees every row
+    assert mask("expect_column_values_to_be_between", column="n", min_value=0, mostly=0.9) is None
+    assert mask("expect_column_pair_values_a_to_be_greater_than_b", column_A="n", column_B="n") is None

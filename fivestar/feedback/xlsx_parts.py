@@ -38,6 +38,25 @@ _FORMULA_LEAD = ("=", "+", "-", "@")
 _ID_HINT = re.compile(
     rb"(?:[0-9]|\xef\xbc[\x90-\x99]){17}|[0-9][Ee]\+?17\b|&#(?:6529[6-9]|6530[0-5]|[xX][fF][fF]1[0-9]);"
 )
+_DIGITS_TO_0 = bytes.maketrans(b"123456789", b"000000000")
+
+
+def may_hold_id(data: bytes) -> bool:
+    """Cheap test that a part may hold a resident ID (text, full width, or a number ≥ 1e17).
+
+    A regex scan costs ~0.15 s on a 3 MB ledger sheet; translate + find run at memory
+    speed, and the regex only runs on parts with full-width digits or references.
+    """
+    if data.translate(_DIGITS_TO_0).find(b"0" * 17) >= 0:
+        return True
+    if b"E+17" in data or b"e+17" in data:
+        return True
+    refs = (b"\xef\xbc", b"&#6529", b"&#6530", b"&#xff1", b"&#xFF1", b"&#XFF1", b"&#Xff1")
+    if any(r in data for r in refs):
+        return _ID_HINT.search(data) is not None
+    return False
+
+
 _REF = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
 # Children of <worksheet> that must come after <legacyDrawing> (ECMA-376 CT_Worksheet order).
 _AFTER_LEGACY = {"legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems"}

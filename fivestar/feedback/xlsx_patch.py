@@ -40,7 +40,6 @@ from fivestar.feedback.common import (
 from fivestar.feedback.summary_sheet import cell_ref, summary_layout
 from fivestar.feedback.xlsx_parts import (
     _AFTER_LEGACY,
-    _ID_HINT,
     _PARSER,
     CT_COMMENTS,
     DOC_REL,
@@ -65,6 +64,7 @@ from fivestar.feedback.xlsx_parts import (
     _unique,
     _workbook,
     _worksheets,
+    may_hold_id,
 )
 from fivestar.feedback.xlsx_summary import _add_summary_sheet
 from fivestar.findings import ERROR
@@ -354,7 +354,7 @@ def write_patched_copy(
                     marks[sheet][ref].append(rec)
 
         shared = _rel_target(pkg, wb_rels, wb_part, REL_SHARED)
-        if shared and pkg.exists(shared) and _ID_HINT.search(pkg.read(shared)):
+        if shared and pkg.exists(shared) and may_hold_id(pkg.read(shared)):
             tree = pkg.xml(shared)
             if _mask_tree(tree):
                 pkg.put(shared, tree)
@@ -362,7 +362,7 @@ def write_patched_copy(
         for name, part in sheets.items():
             data = pkg.read(part)
             touched = name in sheet_severity
-            hinted = bool(_ID_HINT.search(data))
+            hinted = may_hold_id(data)
             if touched or hinted:
                 root = etree.fromstring(data, _PARSER)
                 changed = _mask_tree(root) if hinted else False
@@ -384,7 +384,7 @@ def write_patched_copy(
         for part in list(pkg.names):
             # Existing notes may quote an ID as well.
             note = part.startswith("xl/comments") and part.endswith(".xml") and part not in pkg.changed
-            if note and _ID_HINT.search(pkg.read(part)):
+            if note and may_hold_id(pkg.read(part)):
                 tree = pkg.xml(part)
                 if _mask_tree(tree):
                     pkg.put(part, tree)
