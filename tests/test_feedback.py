@@ -620,3 +620,23 @@ def test_existing_notes_are_kept_and_merged(tmp_path: Path, copy_path: str) -> N
     assert lines[0].startswith("【提示】党员人数600超过500")
     assert lines[-2:] == ["——原批注——", "上月为580"]
     assert _rgb(got["B2"]) == YELLOW and _rgb(got["B1"]) is None
+
+
+def test_ids_in_numbers_and_formulas_are_masked(tmp_path: Path, copy_path: str) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "积分台账"
+    ws.append(["对象编号", "说明", "分值"])
+    ws.append([410522199001011234, f'=CONCAT("户主","{RESIDENT_ID}")', 5])
+    ws.append(["ok", "ok", 1])
+    src = tmp_path / "ids.xlsx"
+    wb.save(src)
+    f = make_findings([finding("warning", "x", "请核实。", sheet="积分台账", row=3, cell="C3", value="1")])
+    out = write_feedback_workbook(src, tmp_path / "o.xlsx", f, "accepted_with_warnings", **META)
+    got = openpyxl.load_workbook(out)["积分台账"]
+    a2 = got["A2"].value  # the number as a double holds it (…1328), masked as text
+    assert isinstance(a2, str) and a2.startswith("410522********") and len(a2) == 18
+    assert RESIDENT_ID not in str(got["B2"].value) and "410522********123X" in str(got["B2"].value)
+    with zipfile.ZipFile(out) as zf:
+        blob = b"".join(zf.read(n) for n in zf.namelist())
+    assert b"41052219900101" not in blob

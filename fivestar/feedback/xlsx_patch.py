@@ -76,37 +76,39 @@ TAB_ERROR, TAB_WARNING = "FFFF0000", "FFFFC000"
 # ---- masking resident IDs -------------------------------------------------------------
 
 
+_NS = {"m": MAIN}
+# Only candidates are visited (libxml2's XPath, in C): long texts and formulas, long or
+# 1e17-sized cached values. A Python walk over a 100k-cell sheet costs ~1 s.
+_LONG_TEXT = etree.XPath(".//m:t[string-length(.) >= 18] | .//m:f[string-length(.) >= 18]", namespaces=_NS)
+_LONG_STR_V = etree.XPath('.//m:c[@t="str"]/m:v[string-length(.) >= 18]', namespaces=_NS)
+_BIG_NUM_V = etree.XPath(
+    './/m:c[not(@t) or @t="n"]/m:v[string-length(.) >= 18 or contains(., "E+17") or contains(., "e+17")]',
+    namespaces=_NS,
+)
+
+
 def _mask_tree(root: Any) -> bool:
     """Mask IDs in text (<t>, formulas, cached text) and in big integers; True if changed."""
     changed = False
-    for el in root.iter(_m("t"), _m("f")):
-        if el.text and len(el.text) >= 18:
-            masked = mask_ids(el.text)
-            if masked != el.text:
-                el.text, changed = masked, True
-    for c in root.iter(_m("c")):
-        v = c.find(_m("v"))
-        if v is None or not v.text:
+    for el in [*_LONG_TEXT(root), *_LONG_STR_V(root)]:
+        masked = mask_ids(el.text or "")
+        if masked != (el.text or ""):
+            el.text, changed = masked, True
+    for v in _BIG_NUM_V(root):
+        try:
+            num = float(v.text)
+        except (TypeError, ValueError):
             continue
-        kind = c.get("t", "n")
-        if kind == "str" and len(v.text) >= 18:
-            masked = mask_ids(v.text)
-            if masked != v.text:
-                v.text, changed = masked, True
-        elif kind == "n":
-            try:
-                num = float(v.text)
-            except ValueError:
-                continue
-            if math.isfinite(num) and abs(num) >= 10**17 and num.is_integer():
-                digits = str(int(num))
-                masked = mask_ids(digits)
-                if masked != digits:
-                    c.remove(v)
-                    c.set("t", "inlineStr")
-                    is_ = etree.SubElement(c, _m("is"))
-                    etree.SubElement(is_, _m("t")).text = masked
-                    changed = True
+        if math.isfinite(num) and abs(num) >= 10**17 and num.is_integer():
+            digits = str(int(num))
+            masked = mask_ids(digits)
+            if masked != digits:
+                c = v.getparent()
+                c.remove(v)
+                c.set("t", "inlineStr")
+                is_ = etree.SubElement(c, _m("is"))
+                etree.SubElement(is_, _m("t")).text = masked
+                changed = True
     return changed
 
 
@@ -169,7 +171,8 @@ def _cell(sheet_data: Any, rows: dict[int, Any], row: int, col: int) -> Any:
 
 
 def _set_tab(root: Any, rgb: str | None) -> None:
-    for view in root.iter(_m("sheetView")):
+    views = root.find(_m("sheetViews"))  # not root.iter(): that walks every cell
+    for view in views.iterchildren(_m("sheetView")) if views is not None else ():
         view.attrib.pop("tabSelected", None)
     if rgb is None:
         return
@@ -229,12 +232,11 @@ class _Patcher:
         if sheet_data is None:
             raise Unsupported("sheet without sheetData")
         rows: dict[int, Any] = {}
-        for r in sheet_data:
-            if _local(r) != "row":
-                continue
-            if r.get("r") is None:
+        for r in sheet_data.iterchildren(_m("row")):
+            ref = r.get("r")
+            if ref is None:
                 raise Unsupported("row without a reference")
-            rows[int(r.get("r"))] = r
+            rows[int(ref)] = r
         merged = _merged_top_left(root)
         texts: dict[tuple[int, int], str] = {}
         for ref, recs in marks.items():
