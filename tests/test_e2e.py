@@ -124,3 +124,40 @@ def test_cli_unreachable_warehouse_fails_fast(tmp_path: Path, province: Path) ->
     assert proc.returncode == 3
     assert "unreachable" in proc.stdout.lower()
     assert "s3cret-pw" not in proc.stdout + proc.stderr
+
+
+def test_derive_in_small_batches_gives_the_same_views(
+    warehouse_url: str, province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counties are derived in batches (two at a time on PostgreSQL, in threads): one
+    county per batch must give exactly the views of the run's batching."""
+    import threading
+
+    from fivestar.config import load_rulebook
+    from fivestar.warehouse import derive as derive_mod
+    from flows.nightly import fivestar_run
+
+    _env(monkeypatch, province, warehouse_url, tmp_path / "processed")
+    fivestar_run.fn()
+    first = dump_views(warehouse_url)
+    engine = make_engine(warehouse_url)
+    try:
+        with engine.begin() as conn:
+            run_id = conn.execute(text("SELECT MIN(run_id) FROM branch_rating")).scalar_one()
+            conn.execute(text("UPDATE meta SET value = 'stale' WHERE key = 'rulebook_hash'"))
+        monkeypatch.setattr(derive_mod, "BATCH_COUNTIES", 1)
+        threads: list[str] = []
+        real = derive_mod._derive_counties
+
+        def spy(*args, **kwargs):
+            threads.append(threading.current_thread().name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(derive_mod, "_derive_counties", spy)
+        done = derive_mod.derive_pending(engine, load_rulebook(province / "config"), run_id=run_id)
+    finally:
+        engine.dispose()
+    assert len({c for c, _ in done}) == 5 and len(threads) >= 5
+    if warehouse_url.startswith("postgresql"):
+        assert all(t.startswith("derive") for t in threads)
+    assert dump_views(warehouse_url) == first

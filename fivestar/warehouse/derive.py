@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -348,6 +349,7 @@ def derive_county(
 
 # Counties derived in one pass: bounds memory (a county's facts are ~10k ledger rows a month).
 BATCH_COUNTIES = 40
+DERIVE_THREADS = 2
 
 
 def derive_pending(engine: Engine, rb: Rulebook, run_id: str | None = None) -> list[tuple[str, int]]:
@@ -365,7 +367,20 @@ def derive_pending(engine: Engine, rb: Rulebook, run_id: str | None = None) -> l
     groups: dict[_Plan, list[str]] = {}
     for county in queue:
         groups.setdefault(plans[county], []).append(county)
-    for plan, counties in groups.items():
-        for i in range(0, len(counties), BATCH_COUNTIES):
-            _derive_counties(engine, rb, counties[i : i + BATCH_COUNTIES], plan, run_id)
+    batches = [
+        (plan, counties[i : i + BATCH_COUNTIES])
+        for plan, counties in groups.items()
+        for i in range(0, len(counties), BATCH_COUNTIES)
+    ]
+    if len(batches) > 1 and engine.dialect.name == "postgresql":
+        # Two batches at a time: while one computes in pandas, the other's facts stream
+        # out of or its results into PostgreSQL (each batch is its own transaction and
+        # touches only its counties, so the outcome does not depend on the order).
+        with ThreadPoolExecutor(max_workers=DERIVE_THREADS, thread_name_prefix="derive") as pool:
+            futures = [pool.submit(_derive_counties, engine, rb, c, plan, run_id) for plan, c in batches]
+            for f in futures:
+                f.result()
+    else:  # SQLite has one writer at a time: nothing to overlap
+        for plan, c in batches:
+            _derive_counties(engine, rb, c, plan, run_id)
     return [(county, y) for county in queue for y in plans[county].years]
