@@ -31,6 +31,10 @@ class Settings:
     id_hash_key: str = "fivestar-default-id-key"
     it_alert_email: str | None = None
     it_alert_webhook: str | None = None
+    # Where per-county work runs (flows/runners.py): "local", "dask" (a local cluster of
+    # `dask_workers` processes) or the address of a running Dask scheduler.
+    task_runner: str = "local"
+    dask_workers: int = 2
 
     @property
     def archive_dir(self) -> Path:
@@ -60,4 +64,6 @@ def load_settings() -> Settings:
         id_hash_key=_env("FIVESTAR_ID_HASH_KEY", "fivestar-default-id-key") or "",
         it_alert_email=_env("FIVESTAR_IT_ALERT_EMAIL"),
         it_alert_webhook=_env("FIVESTAR_IT_ALERT_WEBHOOK"),
+        task_runner=(_env("FIVESTAR_TASK_RUNNER", "local") or "local").strip(),
+        dask_workers=int(_env("FIVESTAR_DASK_WORKERS", "2") or 2),
     )

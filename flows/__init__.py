@@ -1,7 +1,7 @@
 """Prefect flows: sequence the tasks, pass parameters, hold schedules.
 
-Importing this package sets Prefect defaults for these machines (no internet, no
-telemetry, a patient temporary server) before Prefect itself is imported.
+Importing this package sets Prefect (and Dask) defaults for these machines (no internet,
+no telemetry, a patient temporary server, quiet logs) before either is imported.
 """
 
 import os
@@ -16,6 +16,9 @@ _DEFAULTS = {
     # The temporary server logs a harmless CancelledError traceback when it stops
     # (PrefectHQ/prefect #15033); keep IT staff's terminal to what matters.
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
+    # With FIVESTAR_TASK_RUNNER=dask, Dask's scheduler and workers log every start and stop
+    # at INFO; warnings and errors are what an operator needs (workers inherit this too).
+    "DASK_LOGGING__DISTRIBUTED": "warning",
 }
 for _k, _v in _DEFAULTS.items():
     os.environ.setdefault(_k, _v)

@@ -4,6 +4,12 @@ In: parameters period / county / force (the CLI's `fivestar run`, the nightly
 schedule, or a deployment run after a correction). Out: a run result dict
 (run id, per-version summary rows, unrecognised files) and a markdown artifact.
 The flow only sequences tasks; each task wraps a plain stage function.
+
+Task runner: FIVESTAR_TASK_RUNNER (flows/runners.py), read when a run starts. With the
+default (`local`) every task runs in this process, in order. With Dask, each county's
+feedback files are written on the cluster's workers, all counties of a period at once;
+reading, validation, loads (in the same order as locally), derivation and alerts stay
+in the flow's process, so the warehouse gets the same rows either way.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from fivestar.summary import build_summary
 from fivestar.validate.engine import Submission
 from fivestar.warehouse.load import known_versions
 from fivestar.warehouse.lock import run_lock
+from flows.runners import ConfiguredTaskRunner, api_for_workers, distributing
 from tasks.ingest import discover_task, read_task
 from tasks.load import derive_task, finish_run_task, load_task, start_run_task
 from tasks.notify import alert_task, digest_task, feedback_task, retry_alerts_task
@@ -50,10 +57,25 @@ def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> l
     with _timed("validate", period=period, files=len(batch)):
         priors = priors_task(ctx.engine, [fv.county_code for fv in batch], period)
         findings = validate_task(subs, rb, ctx.registry, priors)
-    rows = []
-    for fv, (archived, pw) in zip(batch, read, strict=True):
+
+    def feedback_args(fv: FileVersion, archived: Any, pw: Any) -> tuple[Any, ...]:
         f = findings[fv.sha256]
         county_name = ctx.registry.county_name(fv.county_code) or fv.county_code
+        return fv, archived, f, status_of(f), county_name, s.feedback_dir, pw.frames.get("explanations")
+
+    # On Dask, every county's feedback is submitted now and runs on the workers while the
+    # loop below waits for each in turn; locally it runs inline, county by county, as before.
+    submitted = []
+    if distributing():
+        with api_for_workers():
+            submitted = [
+                feedback_task.submit(*feedback_args(fv, archived, pw))
+                for fv, (archived, pw) in zip(batch, read, strict=True)
+            ]
+    rows = []
+    for i, (fv, (archived, pw)) in enumerate(zip(batch, read, strict=True)):
+        args = feedback_args(fv, archived, pw)
+        f = args[2]
         row: dict[str, Any] = {
             "county_code": fv.county_code,
             "period": fv.period,
@@ -62,9 +84,7 @@ def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> l
         }
         try:
             # Feedback first: if the disk is full, the load is not committed and the next run retries.
-            xlsx, html = feedback_task(
-                fv, archived, f, status_of(f), county_name, s.feedback_dir, pw.frames.get("explanations")
-            )
+            xlsx, html = submitted[i].result() if submitted else feedback_task(*args)
             status = load_task(ctx.engine, fv, pw, f, archived, run_id, rb)
         except Exception as exc:  # one county's failure is that county's, the run goes on
             log.error("county %s %s v%s failed: %s", fv.county_code, fv.period, fv.version, exc)
@@ -88,7 +108,8 @@ def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> l
     return rows
 
 
-@flow(name="fivestar-run", log_prints=False, validate_parameters=True)
+# ConfiguredTaskRunner: the runner FIVESTAR_TASK_RUNNER names, chosen as each run starts.
+@flow(name="fivestar-run", log_prints=False, validate_parameters=True, task_runner=ConfiguredTaskRunner())
 def fivestar_run(period: str | None = None, county: str | None = None, force: bool = False) -> dict[str, Any]:
     ctx = open_context()
     params = {"period": period, "county": county, "force": force}
