@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from prefect import flow
@@ -28,11 +28,11 @@ from fivestar.summary import build_summary
 from fivestar.validate.engine import Submission
 from fivestar.warehouse.load import known_versions
 from fivestar.warehouse.lock import run_lock
-from flows.runners import ConfiguredTaskRunner, api_for_workers, distributing
+from flows.runners import ConfiguredTaskRunner, api_for_workers, distributing, in_flow_run
 from tasks.ingest import discover_task, read_task
 from tasks.load import derive_task, finish_run_task, load_task, start_run_task
 from tasks.notify import alert_task, digest_task, feedback_task, retry_alerts_task
-from tasks.validate import priors_task, validate_task
+from tasks.validate import priors_task, validate_task, warm_up_validation
 
 log = logging.getLogger("fivestar.flow")
 
@@ -49,6 +49,7 @@ def _timed(stage: str, **what: Any) -> Any:
 def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> list[dict[str, Any]]:
     s, rb = ctx.settings, ctx.rulebook
     period = batch[0].period
+    warm_up_validation()  # GX imports in a thread while this one waits on the readers
     with _timed("read", period=period, files=len(batch)):
         read = read_task(batch, s.archive_dir, rb, ctx.limits, s.id_hash_key)
     subs = [
@@ -63,11 +64,12 @@ def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> l
         county_name = ctx.registry.county_name(fv.county_code) or fv.county_code
         return fv, archived, f, status_of(f), county_name, s.feedback_dir, pw.frames.get("explanations")
 
-    # On Dask, every county's feedback is submitted now and runs on the workers while the
-    # loop below waits for each in turn; locally it runs inline, county by county, as before.
+    # Every county's feedback is submitted now: it runs on the Dask workers, or locally in
+    # one thread beside this one, while the loop below loads each county in turn once its
+    # feedback exists. Under `fivestar_run.fn()` (no flow run) it runs inline.
     submitted = []
-    if distributing():
-        with api_for_workers():
+    if in_flow_run():
+        with api_for_workers() if distributing() else nullcontext():
             submitted = [
                 feedback_task.submit(*feedback_args(fv, archived, pw))
                 for fv, (archived, pw) in zip(batch, read, strict=True)

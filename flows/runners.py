@@ -8,6 +8,7 @@ run starts. Out:
   it becomes the configured runner (so the CLI, `fivestar serve` and deployments all
   follow the environment of the process that runs the flow);
 - `task_runner_for(settings)`: that runner (Prefect's thread pool, or a `DaskTaskRunner`);
+- `in_flow_run()`: whether tasks can be submitted (False under `fivestar_run.fn()`);
 - `distributing()`: whether the current flow run sends per-county work to Dask workers;
 - `api_for_workers()`: the Prefect API address the workers report their task runs to.
 """
@@ -45,7 +46,10 @@ def task_runner_for(settings: Settings) -> TaskRunner[Any]:
     """The task runner the settings ask for; raises ValueError for an unknown kind."""
     kind = settings.task_runner.strip()
     if kind.lower() == LOCAL:
-        return ThreadPoolTaskRunner()  # Prefect's default: exactly the behaviour without this setting
+        # One thread beside the flow: it writes the counties' feedback files while the
+        # flow loads the warehouse (the file work waits on lxml/zlib/disk, the load on
+        # PostgreSQL); more threads would only fight over the GIL on two cores.
+        return ThreadPoolTaskRunner(max_workers=1)
     # Imported only when asked for: distributed is a large import a local run does not need.
     from prefect_dask import DaskTaskRunner
 
@@ -84,6 +88,13 @@ def distributes(runner: TaskRunner[Any] | None) -> bool:
     # A DaskTaskRunner can only exist once prefect_dask is imported: no import for local runs.
     module = sys.modules.get("prefect_dask.task_runners")
     return module is not None and isinstance(runner, module.DaskTaskRunner)
+
+
+def in_flow_run() -> bool:
+    """Whether a flow run is in progress (tasks can be submitted to its runner)."""
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
 
 
 def distributing() -> bool:

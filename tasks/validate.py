@@ -8,6 +8,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.engine import Engine
 
 from fivestar.config import Registry, Rulebook
+from fivestar.validate import gx_runner
 from fivestar.validate.engine import Prior, Submission, validate_period
 from fivestar.validate.priors import load_priors
 
@@ -22,3 +23,8 @@ def validate_task(
     subs: list[Submission], rb: Rulebook, registry: Registry, priors: dict[str, Prior]
 ) -> dict[str, pd.DataFrame]:
     return validate_period(subs, rb, registry, priors)
+
+
+def warm_up_validation() -> None:
+    """Start importing Great Expectations in the background (a plain call, not a task)."""
+    gx_runner.warm_up()

@@ -17,6 +17,7 @@ the failures (and so the findings) are exactly those of running the whole suite.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,27 @@ FAILURE_COLUMNS = ["sheet_key", "_uid", "column", "kind", "rule", "message", "se
 _context: Any = None
 
 
+_context_lock = threading.Lock()
+
+
+def warm_up() -> threading.Thread:
+    """Import GX and build its context in a background thread.
+
+    For callers about to wait on something else (the reading processes): the 3–4 s
+    import then costs no wall time. `run_suites` takes the same lock, so it simply
+    waits if the warm-up is still going.
+    """
+    t = threading.Thread(target=_gx_context, name="gx-warm-up", daemon=True)
+    t.start()
+    return t
+
+
 def _gx_context() -> Any:
+    with _context_lock:
+        return _make_context()
+
+
+def _make_context() -> Any:
     global _context
     if _context is None:
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
