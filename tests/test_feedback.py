@@ -319,6 +319,8 @@ def test_summary_sheet(written) -> None:
     assert ws["B4"].value == "退回"
     assert (ws["A5"].value, ws["B5"].value) == ("错误（项）", 4)
     assert (ws["A6"].value, ws["B6"].value) == ("提示（项）", 4)
+    assert ws["A8"].value == "标注说明" and "原文件未改动" in ws["B8"].value  # how the copy was made
+    assert ws["B7"].value.startswith("本次填报有错误")
     header = [ws.cell(10, c).value for c in range(1, 10)]
     assert header[:8] == ["序号", "严重程度", "工作表", "单元格", "列", "填写值", "问题说明", "是否已说明"]
     assert all(ws.cell(10, c).font.b for c in range(1, 10))

@@ -385,8 +385,8 @@ def write_patched_copy(
 
         for part in list(pkg.names):
             # Existing notes may quote an ID as well.
-            note = part.startswith("xl/comments") and part.endswith(".xml") and part not in pkg.changed
-            if note and may_hold_id(pkg.read(part)):
+            is_note = part.startswith("xl/comments") and part.endswith(".xml") and part not in pkg.changed
+            if is_note and may_hold_id(pkg.read(part)):
                 tree = pkg.xml(part)
                 if _mask_tree(tree):
                     pkg.put(part, tree)
