@@ -15,8 +15,9 @@ the queue in place, so the next call finishes the work; deriving twice changes n
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -349,7 +350,17 @@ def derive_county(
 
 # Counties derived in one pass: bounds memory (a county's facts are ~10k ledger rows a month).
 BATCH_COUNTIES = 40
-DERIVE_THREADS = 2
+
+
+def derive_batch(url: str, rb: Rulebook, counties: list[str], plan: _Plan, run_id: str | None) -> None:
+    """One batch in a helper process: its own engine on the same warehouse."""
+    from fivestar.warehouse.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        _derive_counties(engine, rb, counties, plan, run_id)
+    finally:
+        engine.dispose()
 
 
 def derive_pending(engine: Engine, rb: Rulebook, run_id: str | None = None) -> list[tuple[str, int]]:
@@ -373,14 +384,19 @@ def derive_pending(engine: Engine, rb: Rulebook, run_id: str | None = None) -> l
         for i in range(0, len(counties), BATCH_COUNTIES)
     ]
     if len(batches) > 1 and engine.dialect.name == "postgresql":
-        # Two batches at a time: while one computes in pandas, the other's facts stream
-        # out of or its results into PostgreSQL (each batch is its own transaction and
-        # touches only its counties, so the outcome does not depend on the order).
-        with ThreadPoolExecutor(max_workers=DERIVE_THREADS, thread_name_prefix="derive") as pool:
-            futures = [pool.submit(_derive_counties, engine, rb, c, plan, run_id) for plan, c in batches]
-            for f in futures:
+        # Two cores: a spawned helper process takes every other batch while this one
+        # computes the rest (the work is pandas, bound by the GIL, so threads would not
+        # help). Each batch is its own transaction over its own counties, so the outcome
+        # does not depend on who computes which. SQLite has one writer: no helper there.
+        url = engine.url.render_as_string(hide_password=False)
+        ctx = mp.get_context("spawn")  # never fork a process that runs Prefect's threads
+        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+            theirs = [pool.submit(derive_batch, url, rb, c, plan, run_id) for plan, c in batches[1::2]]
+            for plan, c in batches[0::2]:
+                _derive_counties(engine, rb, c, plan, run_id)
+            for f in theirs:
                 f.result()
-    else:  # SQLite has one writer at a time: nothing to overlap
+    else:
         for plan, c in batches:
             _derive_counties(engine, rb, c, plan, run_id)
     return [(county, y) for county in queue for y in plans[county].years]
