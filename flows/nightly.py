@@ -75,6 +75,7 @@ def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> l
                 for fv, (archived, pw) in zip(batch, read, strict=True)
             ]
     rows = []
+    waited = loading = 0.0
     for i, (fv, (archived, pw)) in enumerate(zip(batch, read, strict=True)):
         args = feedback_args(fv, archived, pw)
         f = args[2]
@@ -86,8 +87,11 @@ def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> l
         }
         try:
             # Feedback first: if the disk is full, the load is not committed and the next run retries.
+            t0 = time.perf_counter()
             xlsx, html = submitted[i].result() if submitted else feedback_task(*args)
+            t1 = time.perf_counter()
             status = load_task(ctx.engine, fv, pw, f, archived, run_id, rb)
+            waited, loading = waited + t1 - t0, loading + time.perf_counter() - t1
         except Exception as exc:  # one county's failure is that county's, the run goes on
             log.error("county %s %s v%s failed: %s", fv.county_code, fv.period, fv.version, exc)
             rows.append(
@@ -107,6 +111,9 @@ def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> l
                 "_findings": f,
             }
         )
+    log.info(
+        "feedback+load period=%s: waited %.2f s for feedback, loads took %.2f s", period, waited, loading
+    )
     return rows
 
 
