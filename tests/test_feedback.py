@@ -642,3 +642,31 @@ def test_ids_in_numbers_and_formulas_are_masked(tmp_path: Path, copy_path: str) 
     with zipfile.ZipFile(out) as zf:
         blob = b"".join(zf.read(n) for n in zf.namelist())
     assert b"41052219900101" not in blob
+
+
+def test_both_copy_paths_mark_cells_the_same_way(tmp_path: Path, original: Path, monkeypatch) -> None:
+    """Fill and tab colours read back identically (ARGB strings included) from both paths."""
+
+    def marks(path: Path) -> dict:
+        wb = openpyxl.load_workbook(path)
+        out = {}
+        for sheet, ref in EXPECTED_FILLS:
+            c = wb[sheet][ref]
+            out[(sheet, ref)] = (
+                c.fill.fill_type,
+                c.fill.fgColor.rgb,
+                c.comment.author if c.comment else None,
+            )
+        for ws in wb.worksheets[1:]:
+            tab = ws.sheet_properties.tabColor
+            out[ws.title] = tab.rgb if tab is not None else None
+        return out
+
+    fast = write_feedback_workbook(original, tmp_path / "fast.xlsx", _findings(), "rejected", **META)
+    assert _first_sheet_part(fast) != "xl/worksheets/sheet1.xml"
+    monkeypatch.setattr(
+        workbook_mod, "write_patched_copy", lambda *a, **k: (_ for _ in ()).throw(Unsupported("x"))
+    )
+    slow = write_feedback_workbook(original, tmp_path / "slow.xlsx", _findings(), "rejected", **META)
+    assert _first_sheet_part(slow) == "xl/worksheets/sheet1.xml"
+    assert marks(fast) == marks(slow)

@@ -218,7 +218,7 @@ class _Styles:
 
     def fill(self, key: str) -> int:
         if key not in self._fill_ids:
-            rgb = f"FF{FILL_RGB[key]}"
+            rgb = f"00{FILL_RGB[key]}"  # ARGB as openpyxl writes it: both copy paths give the same values
             f = etree.SubElement(self.fills, _m("fill"))
             p = etree.SubElement(f, _m("patternFill"), patternType="solid")
             etree.SubElement(p, _m("fgColor"), rgb=rgb)
@@ -239,7 +239,7 @@ class _Styles:
                 etree.SubElement(f, _m("u"))
             etree.SubElement(f, _m("sz"), val={"bold12": "12", "bold14": "14"}.get(key, size))
             if key == "link":
-                etree.SubElement(f, _m("color"), rgb=f"FF{LINK_RGB}")
+                etree.SubElement(f, _m("color"), rgb=f"00{LINK_RGB}")
             for tag in ("name", "family", "charset"):  # schema order: sz, color, name, family, charset
                 el = base.find(_m(tag))
                 if el is not None:

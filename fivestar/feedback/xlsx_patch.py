@@ -71,7 +71,7 @@ from fivestar.findings import ERROR
 
 __all__ = ["Unsupported", "write_patched_copy"]
 
-TAB_ERROR, TAB_WARNING = "FFFF0000", "FFFFC000"
+TAB_ERROR, TAB_WARNING = "00FF0000", "00FFC000"  # as openpyxl writes them
 
 # ---- masking resident IDs -------------------------------------------------------------
 
