@@ -59,25 +59,29 @@ def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> l
         priors = priors_task(ctx.engine, [fv.county_code for fv in batch], period)
         findings = validate_task(subs, rb, ctx.registry, priors)
 
-    def feedback_args(fv: FileVersion, archived: Any, pw: Any) -> tuple[Any, ...]:
-        f = findings[fv.sha256]
-        county_name = ctx.registry.county_name(fv.county_code) or fv.county_code
-        return fv, archived, f, status_of(f), county_name, s.feedback_dir, pw.frames.get("explanations")
-
+    fb_args = [
+        (
+            fv,
+            archived,
+            findings[fv.sha256],
+            status_of(findings[fv.sha256]),
+            ctx.registry.county_name(fv.county_code) or fv.county_code,
+            s.feedback_dir,
+            pw.frames.get("explanations"),
+        )
+        for fv, (archived, pw) in zip(batch, read, strict=True)
+    ]
     # Every county's feedback is submitted now: it runs on the Dask workers, or locally in
     # one thread beside this one, while the loop below loads each county in turn once its
     # feedback exists. Under `fivestar_run.fn()` (no flow run) it runs inline.
     submitted = []
     if in_flow_run():
         with api_for_workers() if distributing() else nullcontext():
-            submitted = [
-                feedback_task.submit(*feedback_args(fv, archived, pw))
-                for fv, (archived, pw) in zip(batch, read, strict=True)
-            ]
+            submitted = [feedback_task.submit(*args) for args in fb_args]
     rows = []
     waited = loading = 0.0
     for i, (fv, (archived, pw)) in enumerate(zip(batch, read, strict=True)):
-        args = feedback_args(fv, archived, pw)
+        args = fb_args[i]
         f = args[2]
         row: dict[str, Any] = {
             "county_code": fv.county_code,

@@ -30,16 +30,10 @@ from sqlalchemy import create_engine
 
 import flows  # noqa: F401  (Prefect and Dask defaults: no telemetry, quiet logs)
 from fivestar.settings import load_settings
+from fivestar.warehouse import tables
 
 ROOT = Path(__file__).resolve().parents[1]
-VIEWS = (
-    "rpt_branch_rating",
-    "rpt_branch_star",
-    "rpt_area_summary",
-    "rpt_submission",
-    "rpt_dq_issue",
-    "rpt_points_tally",
-)
+VIEWS = tuple(tables.RPT_VIEWS)
 VOLATILE = ("processed_at", "run_id")  # differ between two runs over the same files, by design
 SUBMISSIONS = 6  # data/raw: 3 counties × 2 months
 

@@ -10,13 +10,14 @@ as raw sheet XML, so both feedback paths show the same sheet.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from openpyxl.utils.cell import get_column_letter
 
 from fivestar.feedback.common import (
+    cell_ref,
     clean_text,
     counts,
     explanation_rows,
@@ -47,7 +48,7 @@ TABLE_COLUMNS = (
 )
 TABLE_HEADER_ROW = 10
 WHOLE_FILE = "（整个文件）"
-LAST_COL = "I"  # column letter of len(TABLE_COLUMNS)
+LAST_COL = get_column_letter(len(TABLE_COLUMNS))
 
 GUIDANCE = {
     "rejected": "本次填报有错误，数据未入库。请修改下表列出的全部错误后重新上报；标黄的提示请一并核实。",
@@ -58,8 +59,6 @@ GUIDANCE = {
     "accepted": "数据已通过审核并入库，未发现问题。",
     "superseded": "该版本已被之后通过审核的新版本替代。",
 }
-
-_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})$")
 
 
 @dataclass(frozen=True)
@@ -97,21 +96,6 @@ class Layout:
         self.restyle(row, col, font="link")
 
 
-def cell_ref(cell: Any) -> str:
-    """'f12' / '$F$12' → 'F12'; '' when not a usable A1 reference."""
-    m = _CELL_REF.match(str(cell or "").strip().upper())
-    if not m or _col_index(m.group(1)) > 16384 or int(m.group(2)) > 1_048_576:
-        return ""
-    return f"{m.group(1)}{m.group(2)}"
-
-
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ord(ch) - 64)
-    return n
-
-
 def summary_layout(
     df: pd.DataFrame,
     explanations: pd.DataFrame | None,
@@ -124,7 +108,6 @@ def summary_layout(
     lay = Layout()
     status = str(meta["status"])
     n = counts(df)
-    ncols = len(TABLE_COLUMNS)
 
     lay.put(1, 1, "五星支部月度填报审核结果", Style(font="bold14"))
     lay.merges.append(f"A1:{LAST_COL}1")
@@ -208,5 +191,4 @@ def summary_layout(
         ref = cell_ref(ref)
         if ref and sheet.strip() in link_sheets:
             lay.link(row, 4, sheet.strip(), ref)
-    assert ncols == _col_index(LAST_COL)
     return lay

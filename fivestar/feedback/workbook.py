@@ -22,7 +22,6 @@ import os
 import time
 import warnings
 import zipfile
-from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +38,7 @@ from fivestar.feedback.common import (
     SUMMARY_SHEET,
     clean_text,
     finding_line,
+    marks_by_cell,
     mask_ids,
     normalise,
 )
@@ -48,7 +48,6 @@ from fivestar.feedback.summary_sheet import (
     LINK_RGB,
     OK_RGB,
     WARNING_RGB,
-    cell_ref,
     summary_layout,
 )
 from fivestar.feedback.xlsx_patch import Unsupported, write_patched_copy
@@ -170,27 +169,29 @@ def write_feedback_workbook(
 # ---- opening the original ---------------------------------------------------------
 
 
-def _within_limits(path: Path, max_bytes: int, max_ratio: float) -> bool:
-    """A zip within the size limits (central directory only); False for anything else."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except (OSError, zipfile.BadZipFile, ValueError):
-        return False
+def _too_big(path: Path, max_bytes: int, max_ratio: float) -> bool:
+    """Zip-bomb guard from the central directory, before anything is inflated.
+
+    Raises for a file that is not a zip (callers treat that as unreadable)."""
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
     total = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos)
-    return total <= max_bytes and total / max(packed, 1) <= max_ratio
+    return total > max_bytes or total / max(packed, 1) > max_ratio
+
+
+def _within_limits(path: Path, max_bytes: int, max_ratio: float) -> bool:
+    """A zip within the size limits; False for anything else."""
+    try:
+        return not _too_big(path, max_bytes, max_ratio)
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
 
 
 def _open_original(path: Path, max_bytes: int, max_ratio: float) -> tuple[Workbook | None, str]:
     """Load for editing (formulas kept: never data_only), or explain why not."""
     try:
-        # Zip-bomb guard from the central directory, before anything is inflated.
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-        total = sum(i.file_size for i in infos)
-        packed = sum(i.compress_size for i in infos)
-        if total > max_bytes or total / max(packed, 1) > max_ratio:
+        if _too_big(path, max_bytes, max_ratio):
             return None, REASON_TOO_BIG
         # A file object skips openpyxl's extension check (archived copies may be named by hash).
         with open(path, "rb") as fh, warnings.catch_warnings():
@@ -216,16 +217,7 @@ def _annotate_copy(
     for ws in worksheets.values():
         _scrub(ws)
 
-    # Plain dicts: per-cell pandas indexing costs ~2 ms a cell, 2 s per 1,000 marked cells.
-    by_cell: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    sheet_severity: dict[str, set[str]] = defaultdict(set)
-    for rec in df.to_dict("records"):
-        sheet = rec["sheet"]
-        if sheet in worksheets:
-            sheet_severity[sheet].add(rec["severity"])
-            ref = cell_ref(rec["cell"])
-            if ref:
-                by_cell[(sheet, ref)].append(rec)
+    by_cell, sheet_severity = marks_by_cell(df, worksheets)
 
     for (sheet, ref), recs in by_cell.items():
         target = _writable_cell(worksheets[sheet], ref)

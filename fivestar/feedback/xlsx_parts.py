@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from openpyxl.utils.cell import column_index_from_string
 
 from fivestar.feedback.summary_sheet import FILL_RGB, LINK_RGB, Style
 
@@ -79,26 +80,11 @@ def _local(el: Any) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ord(ch) - 64)
-    return n
-
-
-def _col_letters(n: int) -> str:
-    s = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        s = chr(65 + rem) + s
-    return s
-
-
 def _split(ref: str) -> tuple[int, int]:
     m = _REF.match(ref)
     if not m:
         raise Unsupported(f"cell reference {ref!r}")
-    return int(m.group(2)), _col_index(m.group(1))
+    return int(m.group(2)), column_index_from_string(m.group(1))
 
 
 class _Package:

@@ -28,16 +28,18 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from lxml import etree
+from openpyxl.utils.cell import get_column_letter
 
 from fivestar.feedback.common import (
     FEEDBACK_AUTHOR,
     SUMMARY_SHEET,
     clean_text,
     finding_line,
+    marks_by_cell,
     mask_ids,
     normalise,
 )
-from fivestar.feedback.summary_sheet import cell_ref, summary_layout
+from fivestar.feedback.summary_sheet import summary_layout
 from fivestar.feedback.xlsx_parts import (
     _AFTER_LEGACY,
     _PARSER,
@@ -50,7 +52,6 @@ from fivestar.feedback.xlsx_parts import (
     REL_VML,
     Unsupported,
     _add_rel,
-    _col_letters,
     _ContentTypes,
     _local,
     _m,
@@ -149,7 +150,7 @@ def _cell(sheet_data: Any, rows: dict[int, Any], row: int, col: int) -> Any:
             sheet_data.insert(0, r_el)
         rows[row] = r_el
     r_el.attrib.pop("spans", None)  # a hint only; drop it rather than keep it wrong
-    ref = f"{_col_letters(col)}{row}"
+    ref = f"{get_column_letter(col)}{row}"
     prev = None
     for c in r_el.iter(_m("c")):
         cref = c.get("r")
@@ -288,7 +289,7 @@ class _Patcher:
         body = []
         shapes = []
         for (row, col), (author, text) in sorted(entries.items()):
-            ref = f"{_col_letters(col)}{row}"
+            ref = f"{get_column_letter(col)}{row}"
             if isinstance(text, str):
                 xml = f'<text><t xml:space="preserve">{escape(text)}</t></text>'
                 w, h = _box(text)
@@ -345,15 +346,10 @@ def write_patched_copy(
         styles = _Styles(pkg.xml(styles_part))
         patcher = _Patcher(pkg)
 
-        marks: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-        sheet_severity: dict[str, set[str]] = defaultdict(set)
-        for rec in df.to_dict("records"):
-            sheet = rec["sheet"]
-            if sheet in sheets:
-                sheet_severity[sheet].add(rec["severity"])
-                ref = cell_ref(rec["cell"])
-                if ref:
-                    marks[sheet][ref].append(rec)
+        by_cell, sheet_severity = marks_by_cell(df, sheets)
+        marks: dict[str, dict[str, list[dict]]] = defaultdict(dict)
+        for (sheet, ref), recs in by_cell.items():
+            marks[sheet][ref] = recs
 
         shared = _rel_target(pkg, wb_rels, wb_part, REL_SHARED)
         if shared and pkg.exists(shared) and may_hold_id(pkg.read(shared)):
@@ -367,16 +363,14 @@ def write_patched_copy(
             hinted = may_hold_id(data)
             if touched or hinted:
                 root = etree.fromstring(data, _PARSER)
-                changed = _mask_tree(root) if hinted else False
+                if hinted:
+                    _mask_tree(root)
                 if touched:
                     tab = TAB_ERROR if ERROR in sheet_severity[name] else TAB_WARNING
                     patcher.annotate_sheet(part, root, marks.get(name, {}), styles, tab)
-                    changed = True
                 else:
                     _set_tab(root, None)
-                    changed = True
-                if changed:
-                    pkg.put(part, root)
+                pkg.put(part, root)
             else:
                 # Only ours may be the selected tab (several would open as a group).
                 head = data[: data.find(b"<sheetData") if b"<sheetData" in data else len(data)]

@@ -15,6 +15,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
+from openpyxl.utils.cell import get_column_letter
 
 from fivestar.feedback.common import SUMMARY_SHEET
 from fivestar.feedback.summary_sheet import Layout, Style
@@ -26,7 +27,6 @@ from fivestar.feedback.xlsx_parts import (
     MAIN,
     REL_WORKSHEET,
     _add_rel,
-    _col_letters,
     _ContentTypes,
     _local,
     _m,
@@ -63,7 +63,7 @@ def _summary_xml(lay: Layout, styles: _Styles) -> bytes:
         ht = f' ht="{lay.heights[r]}" customHeight="1"' if r in lay.heights else ""
         out.append(f'<row r="{r}"{ht}>')
         for c, value, style in sorted(by_row[r], key=lambda x: x[0]):
-            ref = f"{_col_letters(c)}{r}"
+            ref = f"{get_column_letter(c)}{r}"
             quote = isinstance(value, str) and value.startswith(_FORMULA_LEAD)
             s = styles.summary(style, quote)
             sattr = f' s="{s}"' if s else ""
@@ -89,7 +89,7 @@ def _summary_xml(lay: Layout, styles: _Styles) -> bytes:
     if lay.links:
         out.append("<hyperlinks>")
         for (r, c), target in sorted(lay.links.items()):
-            out.append(f'<hyperlink ref="{_col_letters(c)}{r}" location={quoteattr(target)}/>')
+            out.append(f'<hyperlink ref="{get_column_letter(c)}{r}" location={quoteattr(target)}/>')
         out.append("</hyperlinks>")
     out.append('<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>')
     out.append('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
@@ -130,7 +130,7 @@ def _add_summary_sheet(
         (r1, c1), (r2, c2) = _split(a), _split(b)
         fd = etree.SubElement(names, _m("definedName"), name="_xlnm._FilterDatabase", localSheetId="0")
         fd.set("hidden", "1")
-        fd.text = f"{quoted}!${_col_letters(c1)}${r1}:${_col_letters(c2)}${r2}"
+        fd.text = f"{quoted}!${get_column_letter(c1)}${r1}:${get_column_letter(c2)}${r2}"
 
     views = wb.find(_m("bookViews"))
     if views is None:
