@@ -9,6 +9,7 @@ that stores the submission row, its findings and (unless rejected) its facts.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from fivestar.ingest.discover import FileVersion
 from fivestar.ingest.facts import build_facts
 from fivestar.ingest.read import ParsedWorkbook
 from fivestar.warehouse.load import load_version
+
+log = logging.getLogger(__name__)
 
 STATUS_ZH = {
     "accepted": "通过",
@@ -74,3 +77,24 @@ def load_submission(
         else build_facts(parsed, rb, fv.county_code, fv.period, fv.version)
     )
     return load_version(engine, record, facts, findings)
+
+
+def load_submissions(
+    engine: Engine,
+    jobs: list[tuple[FileVersion, ParsedWorkbook, pd.DataFrame, Path]],
+    run_id: str,
+    rb: Rulebook,
+) -> list[tuple[str | None, str | None]]:
+    """`load_submission` for each (version, parsed, findings, archived) job, in order:
+    (status, None), or (None, error text) for a county whose load failed after its
+    retries. Each county is its own transaction, so a failure loses only that county's
+    version (rolled back; the next run loads it again).
+    """
+    out: list[tuple[str | None, str | None]] = []
+    for fv, parsed, findings, archived in jobs:
+        try:
+            out.append((load_submission(engine, fv, parsed, findings, archived, run_id, rb), None))
+        except Exception as exc:
+            log.debug("loading %s %s v%s failed", fv.county_code, fv.period, fv.version, exc_info=True)
+            out.append((None, str(exc)[:300] or type(exc).__name__))
+    return out

@@ -31,7 +31,7 @@ from fivestar.warehouse.lock import run_lock
 from flows.runners import ConfiguredTaskRunner, api_for_workers, distributing, in_flow_run
 from tasks.ingest import discover_task, read_task
 from tasks.load import derive_task, finish_run_task, load_task, start_run_task
-from tasks.notify import alert_task, digest_task, feedback_task, retry_alerts_task
+from tasks.notify import alerts_task, digest_task, feedback_task, retry_alerts_task, warm_up_helper
 from tasks.validate import priors_task, validate_task, warm_up_validation
 
 log = logging.getLogger("fivestar.flow")
@@ -46,12 +46,28 @@ def _timed(stage: str, **what: Any) -> Any:
     )
 
 
+# Counties per feedback task and per load task: few task runs (each costs the Prefect
+# API server ~30 ms of CPU), yet the first loads need not wait for every county's files.
+CHUNK = 20
+
+
+def _feedback_job(
+    ctx: RunContext, fv: FileVersion, read: tuple[Any, Any], findings: dict[str, Any]
+) -> tuple[Any, ...]:
+    archived, pw = read
+    f = findings[fv.sha256]
+    name = ctx.registry.county_name(fv.county_code) or fv.county_code
+    return (fv, archived, f, status_of(f), name, ctx.settings.feedback_dir, pw.frames.get("explanations"))
+
+
 def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> list[dict[str, Any]]:
     s, rb = ctx.settings, ctx.rulebook
     period = batch[0].period
     warm_up_validation()  # GX imports in a thread while this one waits on the readers
     with _timed("read", period=period, files=len(batch)):
         read = read_task(batch, s.archive_dir, rb, ctx.limits, s.id_hash_key)
+    if in_flow_run() and not distributing():
+        warm_up_helper()  # feedback runs there: its imports overlap with validation
     subs = [
         Submission(pw, fv.county_code, fv.period, fv.version) for fv, (_, pw) in zip(batch, read, strict=True)
     ]
@@ -59,62 +75,70 @@ def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> l
         priors = priors_task(ctx.engine, [fv.county_code for fv in batch], period)
         findings = validate_task(subs, rb, ctx.registry, priors)
 
-    fb_args = [
-        (
-            fv,
-            archived,
-            findings[fv.sha256],
-            status_of(findings[fv.sha256]),
-            ctx.registry.county_name(fv.county_code) or fv.county_code,
-            s.feedback_dir,
-            pw.frames.get("explanations"),
-        )
-        for fv, (archived, pw) in zip(batch, read, strict=True)
-    ]
-    # Every county's feedback is submitted now: it runs on the Dask workers, or locally in
-    # one thread beside this one, while the loop below loads each county in turn once its
-    # feedback exists. Under `fivestar_run.fn()` (no flow run) it runs inline.
-    submitted = []
+    # Every county's feedback is submitted now: one task per county on the Dask workers,
+    # or locally one task per chunk, run on the helper process (a thread here waits for
+    # it), while the loop below loads each chunk once its feedback exists. Under
+    # `fivestar_run.fn()` (no flow run) it runs inline.
+    chunks = [list(range(i, min(i + CHUNK, len(batch)))) for i in range(0, len(batch), CHUNK)]
+
+    def jobs_of(group: list[int]) -> list[tuple[Any, ...]]:
+        return [_feedback_job(ctx, batch[i], read[i], findings) for i in group]
+
+    submitted: list[list[Any]] = []
     if in_flow_run():
-        with api_for_workers() if distributing() else nullcontext():
-            submitted = [feedback_task.submit(*args) for args in fb_args]
+        dask = distributing()
+        with api_for_workers() if dask else nullcontext():
+            submitted = [
+                [feedback_task.submit(jobs_of(g), not dask) for g in ([[i] for i in c] if dask else [c])]
+                for c in chunks
+            ]
     rows = []
     waited = loading = 0.0
-    for i, (fv, (archived, pw)) in enumerate(zip(batch, read, strict=True)):
-        args = fb_args[i]
-        f = args[2]
-        row: dict[str, Any] = {
-            "county_code": fv.county_code,
-            "period": fv.period,
-            "version": fv.version,
-            "file_name": fv.file_name,
-        }
-        try:
-            # Feedback first: if the disk is full, the load is not committed and the next run retries.
-            t0 = time.perf_counter()
-            xlsx, html = submitted[i].result() if submitted else feedback_task(*args)
-            t1 = time.perf_counter()
-            status = load_task(ctx.engine, fv, pw, f, archived, run_id, rb)
-            waited, loading = waited + t1 - t0, loading + time.perf_counter() - t1
-        except Exception as exc:  # one county's failure is that county's, the run goes on
-            log.error("county %s %s v%s failed: %s", fv.county_code, fv.period, fv.version, exc)
-            rows.append(
-                {**row, "status": "failed", "errors": None, "warnings": None, "error": str(exc)[:300]}
-            )
-            continue
-        if pw.detail:
-            log.warning("%s: %s", fv.file_name, pw.detail)
-        rows.append(
-            {
-                **row,
-                "status": status,
-                "errors": int((f["severity"] == "error").sum()),
-                "warnings": int((f["severity"] == "warning").sum()),
-                "feedback": str(xlsx),
-                "report": str(html),
-                "_findings": f,
-            }
+    for k, chunk in enumerate(chunks):
+        t0 = time.perf_counter()
+        written = (
+            [w for future in submitted[k] for w in future.result()]
+            if submitted
+            else feedback_task(jobs_of(chunk))
         )
+        t1 = time.perf_counter()
+        # Feedback first: a county whose files could not be written (a full disk) is not
+        # loaded, so the next run takes it again.
+        jobs = [
+            (batch[i], read[i][1], findings[batch[i].sha256], read[i][0])
+            for i, w in zip(chunk, written, strict=True)
+            if not isinstance(w, str)
+        ]
+        loaded = iter(load_task(ctx.engine, jobs, run_id, rb) if jobs else [])
+        waited, loading = waited + t1 - t0, loading + time.perf_counter() - t1
+        for i, w in zip(chunk, written, strict=True):
+            fv, pw = batch[i], read[i][1]
+            f = findings[fv.sha256]
+            status, error = (None, w) if isinstance(w, str) else next(loaded)
+            row: dict[str, Any] = {
+                "county_code": fv.county_code,
+                "period": fv.period,
+                "version": fv.version,
+                "file_name": fv.file_name,
+            }
+            if error is not None:  # one county's failure is that county's, the run goes on
+                log.error("county %s %s v%s failed: %s", fv.county_code, fv.period, fv.version, error)
+                rows.append({**row, "status": "failed", "errors": None, "warnings": None, "error": error})
+                continue
+            if pw.detail:
+                log.warning("%s: %s", fv.file_name, pw.detail)
+            xlsx, html = w
+            rows.append(
+                {
+                    **row,
+                    "status": status,
+                    "errors": int((f["severity"] == "error").sum()),
+                    "warnings": int((f["severity"] == "warning").sum()),
+                    "feedback": str(xlsx),
+                    "report": str(html),
+                    "_findings": f,
+                }
+            )
     log.info(
         "feedback+load period=%s: waited %.2f s for feedback, loads took %.2f s", period, waited, loading
     )
@@ -142,23 +166,20 @@ def fivestar_run(period: str | None = None, county: str | None = None, force: bo
                 processed += _process_period(ctx, run_id, [v for v in disc.versions if v.period == per])
             with _timed("derive"):
                 touched = derive_task(ctx.engine, ctx.rulebook, run_id)
-            failed_alerts = []
-            for row in processed:
-                if "_findings" not in row:
-                    continue
-                recs = alert_task(
-                    ctx.engine,
-                    ctx.settings,
-                    ctx.registry,
-                    run_id,
-                    county_code=row["county_code"],
-                    period=row["period"],
-                    version=row["version"],
-                    status=row["status"],
-                    findings=row.pop("_findings"),
-                    attachment=_path(row.get("feedback")),
-                )
-                failed_alerts += [r for r in recs if r["outcome"] != "sent"]
+            items = [
+                {
+                    "county_code": row["county_code"],
+                    "period": row["period"],
+                    "version": row["version"],
+                    "status": row["status"],
+                    "findings": row.pop("_findings"),
+                    "attachment": _path(row.get("feedback")),
+                }
+                for row in processed
+                if "_findings" in row
+            ]
+            recs = alerts_task(ctx.engine, ctx.settings, ctx.registry, run_id, items) if items else []
+            failed_alerts = [r for r in recs if r["outcome"] != "sent"]
             # Alerts that could not be delivered on earlier runs (e.g. SMTP down) are retried now.
             done = {(r["county_code"], r["period"], int(r["version"])) for r in processed}
             retry_alerts_task(ctx.engine, ctx.settings, ctx.registry, run_id, done)

@@ -1,4 +1,9 @@
-"""Prefect tasks around the warehouse: load one version, derive ratings, run records."""
+"""Prefect tasks around the warehouse: load versions, derive ratings, run records.
+
+In/out as the wrapped functions. A load task covers a chunk of counties (each its own
+transaction, retried on its own), since every task run costs the Prefect API server
+work of its own.
+"""
 
 from __future__ import annotations
 
@@ -13,22 +18,19 @@ from sqlalchemy.engine import Engine
 from fivestar.config import Registry, Rulebook
 from fivestar.ingest.discover import FileVersion
 from fivestar.ingest.read import ParsedWorkbook
-from fivestar.submission import load_submission
+from fivestar.submission import load_submissions
 from fivestar.warehouse.derive import derive_pending
 from fivestar.warehouse.load import finish_run, start_run, sync_registry
 
 
-@task(name="load-version", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+@task(name="load-versions", cache_policy=NO_CACHE)
 def load_task(
     engine: Engine,
-    fv: FileVersion,
-    parsed: ParsedWorkbook,
-    findings: pd.DataFrame,
-    archived: Path,
+    jobs: list[tuple[FileVersion, ParsedWorkbook, pd.DataFrame, Path]],
     run_id: str,
     rb: Rulebook,
-) -> str:
-    return load_submission(engine, fv, parsed, findings, archived, run_id, rb)
+) -> list[tuple[str | None, str | None]]:
+    return load_submissions(engine, jobs, run_id, rb)
 
 
 @task(name="derive", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)

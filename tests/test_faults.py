@@ -289,9 +289,9 @@ def _cut_during_load(
 ) -> dict[str, float]:
     """Stop the proxy when `county` starts loading; start it again after `back_after_s`
     seconds, or when county `back_on` starts loading (None: never during this run)."""
-    import tasks.load
+    import fivestar.submission
 
-    real = tasks.load.load_submission
+    real = fivestar.submission.load_submission
     seen: dict[str, float] = {}
 
     def load(engine: Any, fv: Any, *args: Any, **kw: Any) -> Any:
@@ -305,7 +305,7 @@ def _cut_during_load(
             proxy.start()
         return real(engine, fv, *args, **kw)
 
-    monkeypatch.setattr(tasks.load, "load_submission", load)
+    monkeypatch.setattr(fivestar.submission, "load_submission", load)
     return seen
 
 
@@ -371,10 +371,9 @@ def test_a_warehouse_lost_for_good_fails_the_run_and_the_next_run_completes_it(
 
     # Keep the doomed retries short (their backoff is proven by the test above).
     monkeypatch.setattr(retry, "BASE_DELAY_S", 0.1)
-    for name in ("load_task", "derive_task"):
-        monkeypatch.setattr(
-            flows.nightly, name, getattr(flows.nightly, name).with_options(retry_delay_seconds=0)
-        )
+    monkeypatch.setattr(
+        flows.nightly, "derive_task", flows.nightly.derive_task.with_options(retry_delay_seconds=0)
+    )
     _cut_during_load(monkeypatch, proxy, B, back_after_s=None, back_on=None)
     with pytest.raises(DBAPIError):
         run_flow()

@@ -99,6 +99,17 @@ def alert_submission(
     return records
 
 
+def alert_submissions(
+    engine: Engine, settings: Settings, registry: Registry, *, run_id: str, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`alert_submission` for each item (its keyword arguments but run_id), in order;
+    the delivery records of all of them."""
+    records: list[dict[str, Any]] = []
+    for kw in items:
+        records += alert_submission(engine, settings, registry, run_id=run_id, **kw)
+    return records
+
+
 def alert_digest(
     engine: Engine,
     settings: Settings,

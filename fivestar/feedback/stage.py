@@ -11,6 +11,7 @@ or exhaust the run when copied through openpyxl) and of the validation page.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -69,3 +70,19 @@ def write_feedback(
         feedback_workbook=xlsx,
     )
     return xlsx, html
+
+
+def write_feedback_many(jobs: list[tuple[Any, ...]]) -> list[tuple[Path, Path] | str]:
+    """`write_feedback(*job)` for each job: its (workbook, page), or, for a job that
+    failed (a full disk, say), the error text; one county's failure is that county's.
+
+    Runs in the helper process beside the loads (fivestar.helper) or on a Dask worker,
+    so it returns plain values rather than raising.
+    """
+    out: list[tuple[Path, Path] | str] = []
+    for job in jobs:
+        try:
+            out.append(write_feedback(*job))
+        except Exception as exc:
+            out.append(str(exc) or type(exc).__name__)
+    return out

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from fivestar import cells, tally
-from fivestar.config import Registry, Rulebook
+from fivestar.config import TYPE_COLUMN, Registry, Rulebook
 from fivestar.findings import ERROR, WARNING, finding
 from fivestar.ingest.read import ParsedWorkbook
 from fivestar.validate.messages import fmt_number
@@ -354,6 +354,74 @@ def _satisfaction(ctx: _Ctx, spec: Any, f: pd.DataFrame, settings: dict[str, Any
 _SUBJECT_TYPES = ("支部", "党员", "户")
 
 
+def _catalogue_checks(
+    rb: Rulebook,
+    items: pd.DataFrame,
+    checked: np.ndarray,
+    item: np.ndarray,
+    btype: np.ndarray,
+    st: np.ndarray,
+    sid: np.ndarray,
+    pts: np.ndarray,
+    code: np.ndarray,
+    hits: list[tuple[int, int, str, str, str, str, Any]],
+    bad: np.ndarray,
+) -> None:
+    """Checks 2–7 of the rows with a known item code, as masks (a month is ~1.5 M rows);
+    appends (row, order, severity, rule, message, column, value) to `hits`, marks `bad`."""
+    if not len(checked):
+        return
+    it = pd.Series(item[checked], dtype=object)
+    b, s_, d, p = btype[checked], st[checked], sid[checked], pts[checked]
+    cd = code[checked]
+    redeem = it.map(items["kind"] == "redeem").to_numpy(dtype=bool)
+    # 2: an item that does not count towards any star of the branch's type.
+    no_star = np.zeros(len(checked), dtype=bool)
+    for t in ("村", "社区"):
+        has_star = {k: bool(v) for k, v in items[f"star_{TYPE_COLUMN[t]}"].items()}
+        no_star |= (b == t) & ~it.map(has_star).to_numpy(dtype=bool)
+    other_type = np.fromiter((bool(x) and x not in ("村", "社区") for x in b), bool, len(b))
+    for j in np.flatnonzero(other_type & ~redeem):  # not a roster type: ask the rulebook
+        no_star[j] = not rb.item_star(it.iat[j], b[j])
+    no_star &= ~redeem
+    # 3: a subject type the item is not for.
+    allowed_of = {k: v.split("|") for k, v in items["subject_type"].items()}
+    wrong_subject = np.zeros(len(checked), dtype=bool)
+    for t in _SUBJECT_TYPES:
+        wrong_subject |= (s_ == t) & ~it.map({k: t in v for k, v in allowed_of.items()}).to_numpy(dtype=bool)
+    d_text = np.fromiter((isinstance(x, str) and bool(x) for x in d), bool, len(d))
+    # 4: a 支部 subject whose id is not its own branch; 5: a member or household without an id.
+    branch_id = (s_ == "支部") & d_text & (d != cd)
+    no_id = ((s_ == "党员") | (s_ == "户")) & ~d_text
+    # 6, 7: redemptions are negative, other items score the catalogue's points.
+    has_p = ~np.isnan(p)
+    catalogue = it.map(pd.to_numeric(items["points"], errors="coerce")).to_numpy(dtype="float64")
+    sign = has_p & redeem & ~(p < 0)
+    wrong_points = has_p & ~redeem & (p != catalogue)
+    for j in np.flatnonzero(no_star | wrong_subject | branch_id | no_id | sign | wrong_points):
+        i, x = int(checked[j]), it.iat[j]
+        if no_star[j]:
+            hits.append(
+                (i, 2, ERROR, "ledger.item_code.type", f"积分项目{x}不适用于{b[j]}支部", "item_code", None)
+            )
+        if wrong_subject[j]:
+            msg = f"积分项目{x}的对象类型应为“{'或'.join(allowed_of[x])}”"
+            hits.append((i, 3, ERROR, "ledger.subject_type.item", msg, "subject_type", None))
+        if branch_id[j]:
+            msg = "对象类型为“支部”时，对象编号应留空或填写本支部代码"
+            hits.append((i, 4, ERROR, "ledger.subject_id.branch", msg, "subject_id", None))
+        if no_id[j]:
+            msg = f"对象类型为“{s_[j]}”时必须填写对象编号（如DY0012、H0345）"
+            hits.append((i, 5, ERROR, "ledger.subject_id.required", msg, "subject_id", None))
+        if sign[j]:
+            msg = "积分兑换的分值应填写为负数（如-20）"
+            hits.append((i, 6, ERROR, "ledger.points.redeem_sign", msg, "points", fmt_number(p[j])))
+        if wrong_points[j]:
+            msg = f"分值应为积分项目{x}规定的{fmt_number(float(catalogue[j]))}分"
+            hits.append((i, 7, ERROR, "ledger.points.catalogue", msg, "points", fmt_number(p[j])))
+    bad[checked] |= no_star | wrong_subject | branch_id | no_id | sign | wrong_points | ~has_p
+
+
 def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str] | None, prior: Prior) -> None:
     """Row checks against roster and catalogue, then caps and balances of the sound rows.
 
@@ -416,43 +484,7 @@ def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str] | Non
                 None,
             )
         )
-    checked = np.flatnonzero(known)
-    kind = items["kind"].to_dict()
-    allowed_of = {k: v.split("|") for k, v in items["subject_type"].items()}
-    points_of = items["points"].to_dict()  # text; blank for redemptions (never read for them)
-    star_of = {(k, t): rb.item_star(k, t) for k in items.index for t in ("村", "社区")}
-    for i in checked:
-        it, b, s_, d, p = item[i], btype[i], st[i], sid[i], pts[i]
-        redeem = kind[it] == "redeem"
-        if b and not redeem and not star_of[(it, b)]:
-            hits.append(
-                (i, 2, ERROR, "ledger.item_code.type", f"积分项目{it}不适用于{b}支部", "item_code", None)
-            )
-            bad[i] = True
-        allowed = allowed_of[it]
-        if isinstance(s_, str) and s_ in _SUBJECT_TYPES and s_ not in allowed:
-            msg = f"积分项目{it}的对象类型应为“{'或'.join(allowed)}”"
-            hits.append((i, 3, ERROR, "ledger.subject_type.item", msg, "subject_type", None))
-            bad[i] = True
-        if s_ == "支部" and isinstance(d, str) and d and d != code[i]:
-            msg = "对象类型为“支部”时，对象编号应留空或填写本支部代码"
-            hits.append((i, 4, ERROR, "ledger.subject_id.branch", msg, "subject_id", None))
-            bad[i] = True
-        if s_ in ("党员", "户") and not (isinstance(d, str) and d):
-            msg = f"对象类型为“{s_}”时必须填写对象编号（如DY0012、H0345）"
-            hits.append((i, 5, ERROR, "ledger.subject_id.required", msg, "subject_id", None))
-            bad[i] = True
-        if p == p:
-            if redeem and not p < 0:
-                msg = "积分兑换的分值应填写为负数（如-20）"
-                hits.append((i, 6, ERROR, "ledger.points.redeem_sign", msg, "points", fmt_number(p)))
-                bad[i] = True
-            if not redeem and float(p) != float(points_of[it]):
-                msg = f"分值应为积分项目{it}规定的{fmt_number(float(points_of[it]))}分"
-                hits.append((i, 7, ERROR, "ledger.points.catalogue", msg, "points", fmt_number(p)))
-                bad[i] = True
-        else:
-            bad[i] = True
+    _catalogue_checks(rb, items, np.flatnonzero(known), item, btype, st, sid, pts, code, hits, bad)
     for i, _, severity, rule, msg, col, value in sorted(hits, key=lambda h: (h[0], h[1])):
         ctx.cell_finding(severity, rule, msg, "ledger", col, _record(f, int(i), col), value)
 

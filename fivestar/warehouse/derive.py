@@ -15,9 +15,7 @@ the queue in place, so the next call finishes the work; deriving twice changes n
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -384,18 +382,18 @@ def derive_pending(engine: Engine, rb: Rulebook, run_id: str | None = None) -> l
         for i in range(0, len(counties), BATCH_COUNTIES)
     ]
     if len(batches) > 1 and engine.dialect.name == "postgresql":
-        # Two cores: a spawned helper process takes every other batch while this one
-        # computes the rest (the work is pandas, bound by the GIL, so threads would not
-        # help). Each batch is its own transaction over its own counties, so the outcome
-        # does not depend on who computes which. SQLite has one writer: no helper there.
+        # Two cores: the helper process (fivestar.helper) takes every other batch while
+        # this one computes the rest (the work is pandas, bound by the GIL, so threads
+        # would not help). Each batch is its own transaction over its own counties, so the
+        # outcome does not depend on who computes which. SQLite has one writer: no helper.
+        from fivestar import helper
+
         url = engine.url.render_as_string(hide_password=False)
-        ctx = mp.get_context("spawn")  # never fork a process that runs Prefect's threads
-        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-            theirs = [pool.submit(derive_batch, url, rb, c, plan, run_id) for plan, c in batches[1::2]]
-            for plan, c in batches[0::2]:
-                _derive_counties(engine, rb, c, plan, run_id)
-            for f in theirs:
-                f.result()
+        theirs = [helper.submit(derive_batch, url, rb, c, plan, run_id) for plan, c in batches[1::2]]
+        for plan, c in batches[0::2]:
+            _derive_counties(engine, rb, c, plan, run_id)
+        for f in theirs:
+            f.result()
     else:
         for plan, c in batches:
             _derive_counties(engine, rb, c, plan, run_id)

@@ -33,6 +33,7 @@ REJECTED = "rejected"
 SUPERSEDED = "superseded"
 CURRENT_STATUSES = (ACCEPTED, ACCEPTED_WITH_WARNINGS)
 _CURRENT_SQL = "('accepted', 'accepted_with_warnings')"
+LOAD_TRIES = 5
 
 # Keys of the `facts` dict accepted by load_version -> table. The indicator sheets may come
 # separately or already combined; all are stored in the long table indicator_value.
@@ -431,7 +432,8 @@ def load_version(
                 text(f"SELECT status FROM submission WHERE {_KEY_WHERE}"), params
             ).scalar_one()
 
-    return with_retry(tx)
+    # One county's load is worth waiting for: 5 tries bridge a ~7 s loss of the warehouse.
+    return with_retry(tx, tries=LOAD_TRIES)
 
 
 # ----------------------------------------------------------------------------- registry, runs
