@@ -61,11 +61,13 @@ def _column_values(s: pd.Series, sqlite: bool) -> list[Any]:
             vals = [_plain(v, sqlite) for v in s.dt.to_pydatetime().tolist()]
     elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
         vals = s.tolist()  # numpy -> Python scalars in C
+    elif isinstance(s.dtype, pd.StringDtype):
+        vals = s.tolist()  # str, or a missing value the mask replaces
     else:
         vals = s.astype(object).tolist()
         kinds = set(map(type, vals))
-        if kinds <= _NO_CONVERSION:
-            pass
+        if kinds <= _NO_CONVERSION or (not sqlite and kinds <= {dt.date, type(None)}):
+            pass  # psycopg adapts dates itself
         elif sqlite and kinds <= {dt.date, type(None)}:
             vals = [None if v is None else v.isoformat() for v in vals]
         else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -256,7 +257,10 @@ def current_facts(
                 f"WHERE {' AND '.join(where)} ORDER BY {order}"
             )
             if lean and dialect.is_postgres(conn):
-                out[name] = _typed_facts(name, _copy_out(conn, select, params)).reset_index(drop=True)
+                numeric = [c for c in cols if c in _NUMERIC_FACT_COLUMNS]
+                out[name] = _typed_facts(name, _copy_out(conn, select, params, numeric)).reset_index(
+                    drop=True
+                )
                 continue
             sql = text(select)
             if periods is not None:
@@ -268,12 +272,19 @@ def current_facts(
     return out
 
 
-def _copy_out(conn: Connection, select: str, params: dict[str, Any]) -> pd.DataFrame:
+# Parsed as numbers by the CSV reader itself (far cheaper than to_numeric on text).
+_NUMERIC_FACT_COLUMNS = frozenset({"version", "seq", "members", "households", "sheet_row", "value", "points"})
+
+
+def _copy_out(
+    conn: Connection, select: str, params: dict[str, Any], numeric: Iterable[str] = ()
+) -> pd.DataFrame:
     """Run a SELECT (SQLAlchemy `:name` parameters; lists for `IN :name`) through
     PostgreSQL `COPY … TO STDOUT` as CSV and parse it with pandas' C reader: several
     times faster than fetching rows through the driver (1.5 M ledger rows a month).
-    Every column comes back as text (NULL → NaN); callers convert the types. A text
-    value that is literally `\\N` reads as NULL (the only difference to fetching rows).
+    Every column comes back as text (NULL → NaN), but `numeric` ones as float64; callers
+    convert the types. A text value that is literally `\\N` reads as NULL (the only
+    difference to fetching rows).
     """
     import io
     import re
@@ -292,7 +303,8 @@ def _copy_out(conn: Connection, select: str, params: dict[str, Any]) -> pd.DataF
         for block in cp:
             buf.write(block)
     buf.seek(0)
-    return pd.read_csv(buf, dtype=str, keep_default_na=False, na_values=["\\N"])
+    dtypes: defaultdict[str, Any] = defaultdict(lambda: str, dict.fromkeys(numeric, "float64"))
+    return pd.read_csv(buf, dtype=dtypes, keep_default_na=False, na_values=["\\N"])
 
 
 # ----------------------------------------------------------------------------- load
