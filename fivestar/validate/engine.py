@@ -162,7 +162,10 @@ def _batches(subs: list[Submission], rb: Rulebook) -> tuple[dict[str, pd.DataFra
         columns = list(dict.fromkeys(c for f in parts for c in f.columns))
         empty = {c for c in columns if c.endswith(("__issue", "__warn", "__raw"))}
         for f in parts:
-            empty -= {c for c in empty if c in f.columns and f[c].notna().any()}
+            present = [c for c in empty if c in f.columns]
+            if present:  # one frame operation per file, not one per column
+                hit = f[present].notna().any()
+                empty -= set(hit.index[hit.to_numpy(dtype=bool)])
         keep = [c for c in columns if c not in empty]
         batch = pd.concat(
             [f if list(f.columns) == keep else f.reindex(columns=keep) for f in parts], ignore_index=True
