@@ -73,12 +73,3 @@ def _import(modules: tuple[str, ...]) -> None:
 def warm_up(modules: tuple[str, ...] = WARM_MODULES) -> Future[None]:
     """Start the helper now and import what its work will need."""
     return submit(_import, modules)
-
-
-def shutdown() -> None:
-    """Stop the helper (a later call starts a new one)."""
-    global _pool
-    with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True)

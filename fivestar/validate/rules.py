@@ -355,7 +355,6 @@ _SUBJECT_TYPES = ("支部", "党员", "户")
 
 
 def _catalogue_checks(
-    rb: Rulebook,
     items: pd.DataFrame,
     checked: np.ndarray,
     item: np.ndarray,
@@ -375,14 +374,11 @@ def _catalogue_checks(
     b, s_, d, p = btype[checked], st[checked], sid[checked], pts[checked]
     cd = code[checked]
     redeem = it.map(items["kind"] == "redeem").to_numpy(dtype=bool)
-    # 2: an item that does not count towards any star of the branch's type.
+    # 2: an item that does not count towards any star of the branch's type (roster
+    # types are 村 or 社区 only: _roster_rules keeps no other).
     no_star = np.zeros(len(checked), dtype=bool)
-    for t in ("村", "社区"):
-        has_star = {k: bool(v) for k, v in items[f"star_{TYPE_COLUMN[t]}"].items()}
-        no_star |= (b == t) & ~it.map(has_star).to_numpy(dtype=bool)
-    other_type = np.fromiter((bool(x) and x not in ("村", "社区") for x in b), bool, len(b))
-    for j in np.flatnonzero(other_type & ~redeem):  # not a roster type: ask the rulebook
-        no_star[j] = not rb.item_star(it.iat[j], b[j])
+    for t, column in TYPE_COLUMN.items():
+        no_star |= (b == t) & ~it.map(items[f"star_{column}"].astype(bool)).to_numpy(dtype=bool)
     no_star &= ~redeem
     # 3: a subject type the item is not for.
     allowed_of = {k: v.split("|") for k, v in items["subject_type"].items()}
@@ -484,7 +480,7 @@ def _ledger_rules(ctx: _Ctx, sub: Submission, roster_types: dict[str, str] | Non
                 None,
             )
         )
-    _catalogue_checks(rb, items, np.flatnonzero(known), item, btype, st, sid, pts, code, hits, bad)
+    _catalogue_checks(items, np.flatnonzero(known), item, btype, st, sid, pts, code, hits, bad)
     for i, _, severity, rule, msg, col, value in sorted(hits, key=lambda h: (h[0], h[1])):
         ctx.cell_finding(severity, rule, msg, "ledger", col, _record(f, int(i), col), value)
 

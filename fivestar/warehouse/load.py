@@ -185,12 +185,15 @@ def _int_column(s: pd.Series) -> pd.Series:
     return s.astype("int64") if not s.isna().any() else s.astype("Int64")
 
 
+_INT_FACT_COLUMNS = ("version", "seq", "members", "households", "secretary_age", "sheet_row")
+_FLOAT_FACT_COLUMNS = ("value", "points")
+
+
 def _typed_facts(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    df["version"] = _int_column(df["version"])
-    for c in ("seq", "members", "households", "secretary_age", "sheet_row"):
+    for c in _INT_FACT_COLUMNS:
         if c in df:
             df[c] = _int_column(df[c])
-    for c in ("value", "points"):
+    for c in _FLOAT_FACT_COLUMNS:
         if c in df:
             df[c] = pd.to_numeric(df[c]).astype("float64")
     if "event_date" in df:
@@ -257,7 +260,8 @@ def current_facts(
                 f"WHERE {' AND '.join(where)} ORDER BY {order}"
             )
             if lean and dialect.is_postgres(conn):
-                numeric = [c for c in cols if c in _NUMERIC_FACT_COLUMNS]
+                # Numbers parsed by the CSV reader itself (far cheaper than to_numeric on text).
+                numeric = [c for c in cols if c in (*_INT_FACT_COLUMNS, *_FLOAT_FACT_COLUMNS)]
                 out[name] = _typed_facts(name, _copy_out(conn, select, params, numeric)).reset_index(
                     drop=True
                 )
@@ -270,10 +274,6 @@ def current_facts(
             df = pd.read_sql(sql, conn, params=params)
             out[name] = _typed_facts(name, df).reset_index(drop=True)
     return out
-
-
-# Parsed as numbers by the CSV reader itself (far cheaper than to_numeric on text).
-_NUMERIC_FACT_COLUMNS = frozenset({"version", "seq", "members", "households", "sheet_row", "value", "points"})
 
 
 def _copy_out(
