@@ -30,6 +30,7 @@ from fivestar.ingest.discover import FileVersion
 from fivestar.submission import status_of
 from fivestar.summary import build_summary
 from fivestar.validate.engine import Submission
+from fivestar.warehouse.ahead import DeriveAhead
 from fivestar.warehouse.load import known_versions
 from fivestar.warehouse.lock import run_lock
 from flows.runners import ConfiguredTaskRunner, api_for_workers, distributing, in_flow_run
@@ -64,19 +65,22 @@ def _feedback_job(
     return (fv, archived, f, status_of(f), name, ctx.settings.feedback_dir, pw.frames.get("explanations"))
 
 
-def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> list[dict[str, Any]]:
+def _process_period(
+    ctx: RunContext, run_id: str, batch: list[FileVersion], ahead: DeriveAhead | None = None
+) -> list[dict[str, Any]]:
     s, rb = ctx.settings, ctx.rulebook
     period = batch[0].period
     warm_up_validation()  # GX imports in a thread while this one waits on the readers
+    # Priors first: the per-file rules run in the reader processes, beside the reading.
+    priors = priors_task(ctx.engine, [fv.county_code for fv in batch], period)
     with _timed("read", period=period, files=len(batch)):
-        read = read_task(batch, s.archive_dir, rb, ctx.limits, s.id_hash_key)
+        read = read_task(batch, s.archive_dir, rb, ctx.limits, s.id_hash_key, ctx.registry, priors)
     if in_flow_run() and not distributing():
         warm_up_helper()  # feedback runs there: its imports overlap with validation
     subs = [
         Submission(pw, fv.county_code, fv.period, fv.version) for fv, (_, pw) in zip(batch, read, strict=True)
     ]
     with _timed("validate", period=period, files=len(batch)):
-        priors = priors_task(ctx.engine, [fv.county_code for fv in batch], period)
         findings = validate_task(subs, rb, ctx.registry, priors)
 
     # Every county's feedback is submitted now: one task per county on the Dask workers,
@@ -96,6 +100,8 @@ def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> l
                 [feedback_task.submit(jobs_of(g), not dask) for g in ([[i] for i in c] if dask else [c])]
                 for c in chunks
             ]
+        if ahead is not None:
+            ahead.start(after=[f for fs in submitted for f in fs])
     rows = []
     waited = loading = 0.0
     for k, chunk in enumerate(chunks):
@@ -115,6 +121,8 @@ def _process_period(ctx: RunContext, run_id: str, batch: list[FileVersion]) -> l
         ]
         loaded = iter(load_task(ctx.engine, jobs, run_id, rb) if jobs else [])
         waited, loading = waited + t1 - t0, loading + time.perf_counter() - t1
+        if ahead is not None:  # the helper derives this chunk once the feedback is written
+            ahead.add([job[0].county_code for job in jobs])
         for i, w in zip(chunk, written, strict=True):
             fv, pw = batch[i], read[i][1]
             f = findings[fv.sha256]
@@ -166,10 +174,14 @@ def fivestar_run(period: str | None = None, county: str | None = None, force: bo
                 force,
             )
             processed: list[dict[str, Any]] = []
-            for per in sorted({v.period for v in disc.versions}):
-                processed += _process_period(ctx, run_id, [v for v in disc.versions if v.period == per])
+            periods = sorted({v.period for v in disc.versions})
+            ahead = _ahead(ctx, run_id)
+            for per in periods:
+                # Ahead only in the last period: no county is loaded again after it.
+                batch = [v for v in disc.versions if v.period == per]
+                processed += _process_period(ctx, run_id, batch, ahead if per == periods[-1] else None)
             with _timed("derive"):
-                touched = derive_task(ctx.engine, ctx.rulebook, run_id)
+                touched = derive_task(ctx.engine, ctx.rulebook, run_id, ahead)
             items = [
                 {
                     "county_code": row["county_code"],
@@ -221,6 +233,14 @@ def fivestar_run(period: str | None = None, county: str | None = None, force: bo
         except BaseException as exc:
             finish_run_task.fn(ctx.engine, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"[:500]})
             raise
+
+
+def _ahead(ctx: RunContext, run_id: str) -> DeriveAhead | None:
+    """Derivation on the helper during the loads: local runs on PostgreSQL only (SQLite
+    has one writer; with Dask the helper does not write the feedback files)."""
+    if in_flow_run() and not distributing() and ctx.engine.dialect.name == "postgresql":
+        return DeriveAhead(ctx.engine, ctx.rulebook, run_id)
+    return None
 
 
 def _path(p: Any) -> Any:

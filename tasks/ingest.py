@@ -11,10 +11,11 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from fivestar.config import Limits, Rulebook
+from fivestar.config import Limits, Registry, Rulebook
 from fivestar.ingest.discover import Discovery, FileVersion, archive, discover
 from fivestar.ingest.parallel import read_many
 from fivestar.ingest.read import ParsedWorkbook
+from fivestar.validate.engine import Prior, rules_after_read
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -31,9 +32,24 @@ def discover_task(
 
 @task(name="archive-and-read", cache_policy=NO_CACHE)
 def read_task(
-    versions: list[FileVersion], archive_dir: Path, rb: Rulebook, limits: Limits, id_key: str
+    versions: list[FileVersion],
+    archive_dir: Path,
+    rb: Rulebook,
+    limits: Limits,
+    id_key: str,
+    registry: Registry | None = None,
+    priors: dict[str, Prior] | None = None,
 ) -> list[tuple[Path, ParsedWorkbook]]:
     # Archive before reading: nothing received is ever lost, whatever the reader does.
     archived = [archive(fv, archive_dir) for fv in versions]
-    parsed = read_many([(a, fv.sha256) for a, fv in zip(archived, versions, strict=True)], rb, limits, id_key)
+    items = [(a, fv.sha256) for a, fv in zip(archived, versions, strict=True)]
+    if registry is None or priors is None:
+        parsed = read_many(items, rb, limits, id_key)
+    else:  # the per-file validation rules run in the reader processes too
+        args = [
+            (fv.county_code, fv.period, fv.version, priors.get(fv.county_code, Prior())) for fv in versions
+        ]
+        parsed = read_many(
+            items, rb, limits, id_key, then=rules_after_read, then_shared=(registry,), then_args=args
+        )
     return list(zip(archived, parsed, strict=True))

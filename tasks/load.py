@@ -19,7 +19,7 @@ from fivestar.config import Registry, Rulebook
 from fivestar.ingest.discover import FileVersion
 from fivestar.ingest.read import ParsedWorkbook
 from fivestar.submission import load_submissions
-from fivestar.warehouse.derive import derive_pending
+from fivestar.warehouse.ahead import DeriveAhead, derive_all
 from fivestar.warehouse.load import finish_run, start_run, sync_registry
 
 
@@ -34,8 +34,10 @@ def load_task(
 
 
 @task(name="derive", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def derive_task(engine: Engine, rb: Rulebook, run_id: str) -> list[tuple[str, int]]:
-    return derive_pending(engine, rb, run_id)
+def derive_task(
+    engine: Engine, rb: Rulebook, run_id: str, ahead: DeriveAhead | None = None
+) -> list[tuple[str, int]]:
+    return derive_all(engine, rb, run_id, ahead)
 
 
 @task(name="start-run", cache_policy=NO_CACHE)

@@ -129,8 +129,12 @@ def test_cli_unreachable_warehouse_fails_fast(tmp_path: Path, province: Path) ->
 def test_derive_in_small_batches_gives_the_same_views(
     warehouse_url: str, province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Counties are derived in batches (on PostgreSQL, every other batch in a helper
-    process): one county per batch must give exactly the views of the run's batching."""
+    """Counties are derived in batches (on PostgreSQL, this process and a helper process
+    take batches from one queue): one county per batch must give exactly the views of
+    the run's batching, whoever computed which batch."""
+    import time
+
+    from fivestar import helper
     from fivestar.config import load_rulebook
     from fivestar.warehouse import derive as derive_mod
     from flows.nightly import fivestar_run
@@ -149,15 +153,18 @@ def test_derive_in_small_batches_gives_the_same_views(
 
         def spy(engine, rb, counties, *args, **kwargs):
             here.append(list(counties))
+            time.sleep(1.0)  # slower than the helper: it must take some of the batches
             return real(engine, rb, counties, *args, **kwargs)
 
         monkeypatch.setattr(derive_mod, "_derive_counties", spy)
+        if warehouse_url.startswith("postgresql"):
+            helper.warm_up().result()
         done = derive_mod.derive_pending(engine, load_rulebook(province / "config"), run_id=run_id)
     finally:
         engine.dispose()
     assert len({c for c, _ in done}) == 5
     if warehouse_url.startswith("postgresql"):
-        assert len(here) == 3  # batches 1, 3, 5 here; 2 and 4 in the helper process
+        assert 1 <= len(here) < 5  # the rest in the helper process
     else:
         assert len(here) == 5
     assert dump_views(warehouse_url) == first

@@ -497,6 +497,43 @@ def test_second_run_leaves_every_view_byte_identical(loaded: Province, baseline:
     assert csvs(loaded.dump()) == before
 
 
+def test_flow_run_deriving_ahead_on_the_helper_equals_the_in_process_run(
+    province: Province, baseline: Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flow run itself (not `.fn`), a chunk per county: on PostgreSQL the helper
+    process derives each loaded chunk while the next ones load, the final pass the rest.
+    Same views and derived pairs as the baseline, which derives everything at the end."""
+    import flows.nightly
+    from fivestar.warehouse import ahead
+    from flows.nightly import fivestar_run
+
+    monkeypatch.setattr(flows.nightly, "CHUNK", 1)
+    derived_ahead: list[tuple[str, int]] = []
+    real_stop, real_collect = ahead.DeriveAhead.stop, ahead.DeriveAhead.collect
+
+    def stop(self: ahead.DeriveAhead) -> set[str]:
+        deadline = time.monotonic() + 60  # let the helper start every chunk handed to it
+        while self._todo and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return real_stop(self)
+
+    def collect(self: ahead.DeriveAhead) -> list[tuple[str, int]]:
+        out = real_collect(self)
+        derived_ahead.extend(out)
+        return out
+
+    monkeypatch.setattr(ahead.DeriveAhead, "stop", stop)
+    monkeypatch.setattr(ahead.DeriveAhead, "collect", collect)
+    result = fivestar_run()
+    assert processed(result) == processed(baseline.result)
+    assert result["derived"] == baseline.result["derived"]
+    assert csvs(province.dump(VOLATILE)) == csvs(baseline.dump(VOLATILE))
+    if province.backend == "postgresql":
+        assert derived_ahead and set(derived_ahead) <= {tuple(p) for p in result["derived"]}
+    else:  # SQLite has one writer: everything is derived in the final pass
+        assert derived_ahead == []
+
+
 def test_correction_changes_only_its_county_and_its_summaries(loaded: Province) -> None:
     before = loaded.dump()
     loaded.add_file(A, P2, "更正", values={(A_VILLAGE2, "meeting_rate"): 100.0})  # 96 → 100

@@ -934,3 +934,38 @@ def test_suspect_rows_masks() -> None:
     # anything it does not understand: GX sees every row
     assert mask("expect_column_values_to_be_between", column="n", min_value=0, mostly=0.9) is None
     assert mask("expect_column_pair_values_a_to_be_greater_than_b", column_A="n", column_B="n") is None
+
+
+def test_rules_run_in_the_reader_processes_give_the_same_findings(
+    results: dict[str, pd.DataFrame], rulebook: Rulebook, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The flow runs the per-file rules in the reader worker processes, right after each
+    read (`read_many(then=rules_after_read)`); validate_period then takes them from
+    `ParsedWorkbook.checked`. The findings must equal those of the in-process rules."""
+    from fivestar.ingest.parallel import read_many
+    from fivestar.validate.engine import rules_after_read
+
+    root = tmp_path_factory.getbasetemp()
+    names = list(CASES)
+    paths = [next(root.glob(f"validate*/{n}/{CASES[n].county}_*.xlsx")) for n in names]
+    args = [(CASES[n].county, PERIOD, 1, PRIORS.get(CASES[n].county, Prior())) for n in names]
+    parsed = read_many(
+        list(zip(paths, names, strict=True)),
+        rulebook,
+        Limits(),
+        ID_KEY,
+        then=rules_after_read,
+        then_shared=(REGISTRY,),
+        then_args=args,
+    )
+    assert sum(pw.checked is not None for pw in parsed) >= len(names) - 3  # all but the unreadable files
+    checked = validate_period(
+        [Submission(pw, CASES[n].county, PERIOD) for n, pw in zip(names, parsed, strict=True)],
+        rulebook,
+        REGISTRY,
+        PRIORS,
+    )
+    for name in names:
+        a = results[name].drop(columns=["finding_id"], errors="ignore").reset_index(drop=True)
+        b = checked[name].drop(columns=["finding_id"], errors="ignore").reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b, obj=name)

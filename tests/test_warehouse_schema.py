@@ -105,6 +105,56 @@ def test_insert_frame_converts_missing_and_numpy_values(warehouse_engine: Engine
     assert rows[1].sheet_row is None and rows[2].sheet_row == 4
 
 
+def test_insert_frame_copies_binary_when_types_fit_else_text(
+    warehouse_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: binary COPY when every column's values fit its type, text COPY otherwise
+    (here: a number in a text column, stored as its text). Both store the same values."""
+    if warehouse_engine.dialect.name != "postgresql":
+        pytest.skip("COPY is PostgreSQL's; SQLite uses executemany")
+    import psycopg
+
+    binary: list[list[str]] = []
+    real = psycopg.Copy.set_types
+    monkeypatch.setattr(
+        psycopg.Copy, "set_types", lambda self, types: binary.append(types) or real(self, types)
+    )
+
+    def frame(subject_id: object, seq: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "county_code": ["410522", "410522"],
+                "period": ["2026-11"] * 2,
+                "version": np.array([1, 1], dtype=np.int64),
+                "seq": pd.array([seq, seq + 1], dtype="Int64"),
+                "event_date": [dt.date(2026, 11, 5), None],
+                "branch_code": ["410522100001"] * 2,
+                "subject_type": ["户", "户"],
+                "subject_id": [subject_id, "H2"],
+                "item_code": ["HH01", "HH01"],
+                "points": [2.5, np.nan],
+                "note": pd.array(["说明", None], dtype="string"),
+                "sheet_row": pd.array([seq, None], dtype="Int64"),
+            }
+        )
+
+    with warehouse_engine.begin() as conn:
+        insert_frame(conn, "ledger", frame("H1", 2))
+        assert len(binary) == 1 and binary[0][:4] == ["text", "text", "int4", "int4"]
+        insert_frame(conn, "ledger", frame(123, 4))  # an int in the text column subject_id
+        assert len(binary) == 1  # text COPY this time
+    with warehouse_engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT seq, event_date, subject_id, points, note, sheet_row FROM ledger ORDER BY seq")
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (2, dt.date(2026, 11, 5), "H1", 2.5, "说明", 2),
+        (3, None, "H2", None, None, None),
+        (4, dt.date(2026, 11, 5), "123", 2.5, "说明", 4),
+        (5, None, "H2", None, None, None),
+    ]
+
+
 def test_insert_frame_timestamps_and_booleans(warehouse_engine: Engine) -> None:
     df = pd.DataFrame(
         {

@@ -1,6 +1,10 @@
 """Read many workbooks on all cores, each under a time limit.
 
-In: (path, file key) pairs, the Rulebook, Limits and the resident-ID hash key.
+In: (path, file key) pairs, the Rulebook, Limits and the resident-ID hash key, and
+optionally a check to run on each workbook in the worker right after reading it
+(`then(workbook, rulebook, *then_shared, *then_args[i])`: a picklable function, the
+arguments it shares across files, sent once per worker, and those of each file; its
+result lands in `ParsedWorkbook.checked`), so that per-file work is spread over both cores too.
 Out: one ParsedWorkbook per input, in input order. A file that takes longer than
 `limits.per_file_timeout_s` becomes a whole-file error for that county only: its
 worker is killed and the others go on. Workers are spawned (not forked) because
@@ -13,7 +17,9 @@ import logging
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fivestar.config import Limits, Rulebook
 from fivestar.ingest.read import ParsedWorkbook, file_error, read_workbook
@@ -22,12 +28,21 @@ log = logging.getLogger(__name__)
 _STATE: dict[str, object] = {}
 
 
-def _init(rb: Rulebook, limits: Limits, id_key: str) -> None:
-    _STATE.update(rb=rb, limits=limits, id_key=id_key)
+def _init(rb: Rulebook, limits: Limits, id_key: str, shared: tuple[Any, ...]) -> None:
+    _STATE.update(rb=rb, limits=limits, id_key=id_key, shared=shared)
 
 
-def _read_one(path: Path, file_key: str) -> ParsedWorkbook:
-    return read_workbook(path, _STATE["rb"], _STATE["limits"], file_key=file_key, id_key=_STATE["id_key"])  # type: ignore[arg-type]
+def _read_one(
+    path: Path, file_key: str, then: Callable[..., Any] | None, args: tuple[Any, ...]
+) -> ParsedWorkbook:
+    pw = read_workbook(path, _STATE["rb"], _STATE["limits"], file_key=file_key, id_key=_STATE["id_key"])  # type: ignore[arg-type]
+    if then is not None:
+        try:
+            pw.checked = then(pw, _STATE["rb"], *_STATE["shared"], *args)  # type: ignore[misc]
+        except Exception as exc:  # the caller runs the check again and sees the error itself
+            log.warning("check after reading %s failed in a worker: %s", file_key, exc)
+            pw.checked = None
+    return pw
 
 
 def default_workers() -> int:
@@ -41,8 +56,12 @@ def read_many(
     id_key: str,
     *,
     workers: int | None = None,
+    then: Callable[..., Any] | None = None,
+    then_shared: tuple[Any, ...] = (),
+    then_args: list[tuple[Any, ...]] | None = None,
 ) -> list[ParsedWorkbook]:
     workers = workers or default_workers()
+    args = then_args or [()] * len(items)
     timeout = float(limits.per_file_timeout_s or 0) or None
     if not items:
         return []
@@ -51,9 +70,11 @@ def read_many(
     ctx = mp.get_context("spawn")
     while pending:
         with ctx.Pool(
-            processes=min(workers, len(pending)), initializer=_init, initargs=(rb, limits, id_key)
+            processes=min(workers, len(pending)),
+            initializer=_init,
+            initargs=(rb, limits, id_key, then_shared),
         ) as pool:
-            asyncs = {i: pool.apply_async(_read_one, items[i]) for i in pending}
+            asyncs = {i: pool.apply_async(_read_one, (*items[i], then, args[i])) for i in pending}
             started = time.monotonic()
             restart_from: list[int] = []
             for n, i in enumerate(pending):

@@ -76,6 +76,9 @@ class ParsedWorkbook:
     findings: pd.DataFrame = field(default_factory=lambda: make_findings([]))
     fatal: bool = False
     detail: str = ""  # English, for IT staff logs
+    # What a check run beside the reading returned (fivestar.ingest.parallel `then`);
+    # None when none ran or it failed, so the caller runs it itself.
+    checked: Any = None
 
     def sheet_name(self, rb: Rulebook, key: str) -> str:
         return rb.cover_sheet if key == "cover" else rb.sheets[key].sheet

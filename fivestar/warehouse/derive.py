@@ -15,7 +15,9 @@ the queue in place, so the next call finishes the work; deriving twice changes n
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import threading
+from collections import deque
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -346,8 +348,9 @@ def derive_county(
     return list(plan.years)
 
 
-# Counties derived in one pass: bounds memory (a county's facts are ~10k ledger rows a month).
-BATCH_COUNTIES = 40
+# Counties derived in one pass: bounds memory (a county's facts are ~10k ledger rows a
+# month), and small enough that the two processes sharing the batches end close together.
+BATCH_COUNTIES = 20
 
 
 def derive_batch(url: str, rb: Rulebook, counties: list[str], plan: _Plan, run_id: str | None) -> None:
@@ -361,15 +364,78 @@ def derive_batch(url: str, rb: Rulebook, counties: list[str], plan: _Plan, run_i
         engine.dispose()
 
 
-def derive_pending(engine: Engine, rb: Rulebook, run_id: str | None = None) -> list[tuple[str, int]]:
+def derive_loaded(url: str, rb: Rulebook, counties: list[str], run_id: str | None) -> list[tuple[str, int]]:
+    """In the helper process, while the flow still loads others: derive these counties now."""
+    from fivestar.warehouse.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        return derive_pending(engine, rb, run_id, only=counties, share=False)
+    finally:
+        engine.dispose()
+
+
+def _shared(engine: Engine, rb: Rulebook, run_id: str | None, batches: list[tuple[_Plan, list[str]]]) -> None:
+    """This process and the helper take batches from one queue until it is empty.
+
+    Two cores: the work is pandas, bound by the GIL, so threads would not help. A thread
+    here only feeds the helper one batch at a time, so whichever side is faster takes
+    more and both finish within about one batch of each other. Each batch is its own
+    transaction over its own counties: the outcome does not depend on who computes which.
+    """
+    from fivestar import helper
+
+    url = engine.url.render_as_string(hide_password=False)
+    todo = deque(batches)
+    failed: list[BaseException] = []
+
+    def take() -> tuple[_Plan, list[str]] | None:
+        try:
+            return todo.popleft()  # atomic: the two sides never take the same batch
+        except IndexError:
+            return None
+
+    def feed() -> None:
+        try:
+            while (b := take()) is not None:
+                helper.submit(derive_batch, url, rb, b[1], b[0], run_id).result()
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            failed.append(exc)
+
+    feeder = threading.Thread(target=feed, name="derive-helper-feed", daemon=True)
+    feeder.start()
+    try:
+        while (b := take()) is not None:
+            _derive_counties(engine, rb, b[1], b[0], run_id)
+    finally:
+        todo.clear()  # after an error here, the helper stops after its current batch
+        feeder.join()
+    if failed:
+        raise failed[0]
+
+
+def derive_pending(
+    engine: Engine,
+    rb: Rulebook,
+    run_id: str | None = None,
+    *,
+    only: Collection[str] | None = None,
+    skip: Collection[str] = (),
+    share: bool = True,
+) -> list[tuple[str, int]]:
     """Work off derive_queue; returns the (county_code, year) pairs recomputed.
 
     Counties with the same plan (accepted months, years to redo, stored years to compare
     with; in a nightly run, all of them) are computed together in batches: every step
     is per branch, and one pass over many counties costs far less than one per county.
+    `only`: just these counties' entries; `skip`: leave these counties' entries queued
+    (the helper is deriving them). `share`: on PostgreSQL, let the helper process take
+    batches too (SQLite has one writer, so there everything runs here).
     """
     with_retry(lambda: _enqueue_if_rulebook_changed(engine, rb))
     queue = with_retry(lambda: _read_queue(engine))
+    wanted = None if only is None else set(only)
+    queue = {c: ys for c, ys in queue.items() if c not in skip and (wanted is None or c in wanted)}
     if not queue:
         return []
     plans = with_retry(lambda: _plans(engine, queue))
@@ -381,19 +447,8 @@ def derive_pending(engine: Engine, rb: Rulebook, run_id: str | None = None) -> l
         for plan, counties in groups.items()
         for i in range(0, len(counties), BATCH_COUNTIES)
     ]
-    if len(batches) > 1 and engine.dialect.name == "postgresql":
-        # Two cores: the helper process (fivestar.helper) takes every other batch while
-        # this one computes the rest (the work is pandas, bound by the GIL, so threads
-        # would not help). Each batch is its own transaction over its own counties, so the
-        # outcome does not depend on who computes which. SQLite has one writer: no helper.
-        from fivestar import helper
-
-        url = engine.url.render_as_string(hide_password=False)
-        theirs = [helper.submit(derive_batch, url, rb, c, plan, run_id) for plan, c in batches[1::2]]
-        for plan, c in batches[0::2]:
-            _derive_counties(engine, rb, c, plan, run_id)
-        for f in theirs:
-            f.result()
+    if share and len(batches) > 1 and engine.dialect.name == "postgresql":
+        _shared(engine, rb, run_id, batches)
     else:
         for plan, c in batches:
             _derive_counties(engine, rb, c, plan, run_id)
