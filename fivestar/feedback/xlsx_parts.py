@@ -40,6 +40,8 @@ _ID_HINT = re.compile(
     rb"(?:[0-9]|\xef\xbc[\x90-\x99]){17}|[0-9][Ee]\+?17\b|&#(?:6529[6-9]|6530[0-5]|[xX][fF][fF]1[0-9]);"
 )
 _DIGITS_TO_0 = bytes.maketrans(b"123456789", b"000000000")
+_FULL_WIDTH_DIGIT = re.compile(rb"\xef\xbc[\x90-\x99]")
+_DIGIT_REF = re.compile(rb"&#(?:6529[6-9]|6530[0-5]|[xX][fF][fF]1[0-9]);")
 
 
 def may_hold_id(data: bytes) -> bool:
@@ -52,8 +54,9 @@ def may_hold_id(data: bytes) -> bool:
         return True
     if b"+17" in data and (b"E+17" in data or b"e+17" in data):
         return True
-    # Two scans of the whole part, not one per kind of reference: both are rare.
-    if b"\xef\xbc" in data or b"&#" in data:
+    # Full-width digits, raw or as references: two literal-prefix scans (a full-width
+    # comma or a reference to a Chinese character is common, a full-width digit is not).
+    if _FULL_WIDTH_DIGIT.search(data) or _DIGIT_REF.search(data):
         return _ID_HINT.search(data) is not None
     return False
 

@@ -38,6 +38,8 @@ _BIG_ROW = re.compile(rb' r="[A-Z]{0,3}([0-9]{6,7})"')  # cells or rows at row >
 _ANY_REF = re.compile(rb' r="([A-Z]{0,3})([0-9]{1,7})"')  # every cell and row reference
 _WIDE_COL = re.compile(rb' r="([A-Z]{2,3})[0-9]')  # columns beyond Z
 _SCAN_CHUNK = 4 << 20
+_CELL_WITHOUT_LEADING_REF = re.compile(rb'<c (?!r=")')
+_PREFIXED_CELL = re.compile(rb":c[ >]")
 # The reader holds the used range as a dense grid of ≈ 40-byte cells: 10M cells ≈ 400 MB.
 DEFAULT_MAX_CELLS_PER_SHEET = 10_000_000
 # Quoted text ("%") and escaped characters (\%) in a number format are literals, not percent.
@@ -123,6 +125,7 @@ def used_extent(zf: zipfile.ZipFile, part: str, *, exact: bool = False) -> tuple
     """
     max_row = max_col = 0
     cells = refs = rows = 0
+    seen = False
     tail = b""
     with zf.open(part) as fh:
         while True:
@@ -141,11 +144,16 @@ def used_extent(zf: zipfile.ZipFile, part: str, *, exact: bool = False) -> tuple
                 max_row = max(max_row, max(map(int, found)))
             if cols:
                 max_col = max(max_col, max(column_number(c) for c in cols))
-            cells += block.count(b"<c ") + block.count(b"<c>") + block.count(b":c ") + block.count(b":c>")
-            refs += block.count(b' r="')
-            rows += block.count(b"<row ") + block.count(b":row ")
+            if _CELL_WITHOUT_LEADING_REF.search(block) or b"<c>" in block or _PREFIXED_CELL.search(block):
+                cells += block.count(b"<c ") + block.count(b"<c>") + block.count(b":c ") + block.count(b":c>")
+                refs += block.count(b' r="')
+                rows += block.count(b"<row ") + block.count(b":row ")
+            elif b'<c r="' in block or b"<row" in block:  # stops at the first one
+                # Every cell of the block opens with its reference (as writers do): as many
+                # references as cells, so three scans replace the seven counts.
+                seen = True
             tail = block[-24:]
-    if cells or rows:
+    if cells or rows or seen:
         max_row = max(max_row, 1 if exact else 99_999)
         max_col = max(max_col, 1 if exact else 26)
     chunks = 1 + zf.getinfo(part).file_size // _SCAN_CHUNK
