@@ -34,7 +34,7 @@ from fivestar.warehouse.ahead import DeriveAhead
 from fivestar.warehouse.load import known_versions
 from fivestar.warehouse.lock import run_lock
 from flows.runners import ConfiguredTaskRunner, api_for_workers, distributing, in_flow_run
-from tasks.ingest import discover_task, read_task
+from tasks.ingest import discover_task, prestart_readers, read_task
 from tasks.load import derive_task, finish_run_task, load_task, start_run_task
 from tasks.notify import alerts_task, digest_task, feedback_task, retry_alerts_task, warm_up_helper
 from tasks.validate import priors_task, validate_task, warm_up_validation
@@ -173,6 +173,8 @@ def fivestar_run(period: str | None = None, county: str | None = None, force: bo
                 county,
                 force,
             )
+            if disc.versions:
+                prestart_readers(ctx.rulebook, ctx.limits, ctx.settings.id_hash_key, ctx.registry)
             processed: list[dict[str, Any]] = []
             periods = sorted({v.period for v in disc.versions})
             ahead = _ahead(ctx, run_id)

@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from fivestar.config import Limits, Registry, Rulebook
 from fivestar.ingest.discover import Discovery, FileVersion, archive, discover
-from fivestar.ingest.parallel import read_many
+from fivestar.ingest.parallel import prestart, read_many
 from fivestar.ingest.read import ParsedWorkbook
 from fivestar.validate.engine import Prior, rules_after_read
 
@@ -53,3 +53,9 @@ def read_task(
             items, rb, limits, id_key, then=rules_after_read, then_shared=(registry,), then_args=args
         )
     return list(zip(archived, parsed, strict=True))
+
+
+def prestart_readers(rb: Rulebook, limits: Limits, id_key: str, registry: Registry) -> None:
+    """Spawn the reader processes now, for read_task(..., registry, priors) to take (a
+    plain call, not a task): their imports overlap the flow's work before the reading."""
+    prestart(rb, limits, id_key, then_shared=(registry,))
