@@ -2,8 +2,9 @@
 
 In: a picklable function and its arguments. Out: its result (its exception is raised
 in the caller). The pipeline has two cores: while the flow's process loads the
-warehouse, the helper writes the feedback files, and during derivation it computes
-every other batch. Python threads would not help (the work is pandas and lxml under
+warehouse, the helper writes the feedback files, then derives the counties already
+loaded (fivestar.warehouse.ahead); in the final derivation it takes batches from the
+same queue as the caller. Python threads would not help (the work is pandas and lxml under
 the GIL). The process is spawned, never forked (the caller runs Prefect's threads),
 once per process and on first use; `warm_up` starts it early so that its imports
 happen while the caller is busy elsewhere. A helper that died (killed, out of

@@ -7,8 +7,10 @@ The flow only sequences tasks; each task wraps a plain stage function.
 
 Task runner: FIVESTAR_TASK_RUNNER (flows/runners.py), read when a run starts. With the
 default (`local`) the feedback files are written on one helper process
-(fivestar.helper) beside the loads, a chunk of 20 counties per task; every other task
-runs in this process, in order. With Dask, each county's feedback files are written on
+(fivestar.helper) beside the loads, a chunk of 20 counties per task, and on PostgreSQL
+the helper then derives each loaded chunk while later ones load (DeriveAhead); every
+other task runs in this process, in order. The reader processes are spawned as soon
+as discovery finds new files, and run the per-file validation rules beside the reading. With Dask, each county's feedback files are written on
 the cluster's workers, all counties of a period at once. Reading, validation, loads
 (chunk by chunk, each county its own transaction, in the same order either way),
 derivation and alerts stay in the flow's process, so the warehouse gets the same rows
