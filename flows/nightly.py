@@ -166,6 +166,7 @@ def fivestar_run(period: str | None = None, county: str | None = None, force: bo
     params = {"period": period, "county": county, "force": force}
     with run_lock(ctx.engine, wait=True):
         run_id = start_run_task(ctx.engine, ctx.registry, params, ctx.rulebook.hash)
+        ahead: DeriveAhead | None = None
         try:
             disc = discover_task(
                 ctx.settings.raw_dir,
@@ -235,6 +236,8 @@ def fivestar_run(period: str | None = None, county: str | None = None, force: bo
             _artifact(result)
             return result
         except BaseException as exc:
+            if ahead is not None:  # its thread would wait for chunks forever (e.g. under `fivestar serve`)
+                ahead.stop()
             finish_run_task.fn(ctx.engine, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"[:500]})
             raise
 

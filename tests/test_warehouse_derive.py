@@ -10,12 +10,14 @@ and a rulebook change, and that rpt_area_summary's numbers are right.
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from fivestar.config import Rulebook
 from fivestar.warehouse import derive_pending, insert_frame, load_version, sync_registry, tables
 
 
@@ -265,3 +267,52 @@ def test_area_summary_by_hand(warehouse_engine: Engine, tiny) -> None:
     assert len(rating) == 4  # 3 branches in 2026 (as of 2026-11) + 1 in 2025
     assert set(rating.loc[rating["year"] == 2026, "as_of_period"]) == {"2026-11"}
     assert rating.loc[rating["year"] == 2025, "is_final"].astype(bool).all()
+
+
+def test_derive_ahead_takes_chunks_in_order_after_the_feedback_and_stops_cleanly(
+    monkeypatch: pytest.MonkeyPatch, rulebook: Rulebook
+) -> None:
+    """DeriveAhead (fivestar.warehouse.ahead) starts only once the feedback futures are
+    done, derives the chunks in the order added, and `stop` names the chunk being derived,
+    leaves later chunks alone and lets its thread end."""
+    import threading
+    from concurrent.futures import Future
+
+    from fivestar import helper
+    from fivestar.warehouse import ahead as ahead_mod
+    from fivestar.warehouse.engine import make_engine
+
+    calls: list[list[str]] = []
+    release = threading.Event()
+
+    def fake_derive(url: str, rb: Rulebook, counties: list[str], run_id: str) -> list[tuple[str, int]]:
+        calls.append(list(counties))
+        if counties == ["c"]:
+            release.wait(10)  # "c" is still being derived when the flow stops adding
+        return [(c, 2026) for c in counties]
+
+    def inline(fn, *args):  # the helper process, here: the feeder thread itself
+        f: Future = Future()
+        f.set_result(fn(*args))
+        return f
+
+    monkeypatch.setattr(ahead_mod, "derive_loaded", fake_derive)
+    monkeypatch.setattr(helper, "submit", inline)
+    feedback: Future = Future()
+    engine = make_engine("sqlite://")
+    a = ahead_mod.DeriveAhead(engine, rulebook, "run-1")
+    a.start(after=[feedback])
+    a.add(["a", "b"])
+    time.sleep(0.2)
+    assert calls == []  # the feedback work goes first
+    feedback.set_result(None)
+    a.add(["c"])
+    deadline = time.monotonic() + 10
+    while len(calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    a.add(["d"])
+    assert a.stop() == {"c"}
+    release.set()
+    assert a.collect() == [("a", 2026), ("b", 2026), ("c", 2026)]
+    assert calls == [["a", "b"], ["c"]]  # "d" was added too late: left to the final pass
+    engine.dispose()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from concurrent import futures
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -57,8 +58,8 @@ class DeriveAhead:
     def _run(self, waits: list[Any]) -> None:
         from fivestar import helper
 
-        for f in waits:
-            f.wait()  # a failed feedback task is the flow's business, not ours
+        for f in waits:  # a failed feedback task is the flow's business, not ours
+            futures.wait([f]) if isinstance(f, futures.Future) else f.wait()  # Prefect's futures
         while True:
             with self._cv:
                 while not self._todo and not self._stopped:
