@@ -48,24 +48,28 @@ def build_facts(
     for btype in ("村", "社区"):
         spec = rb.indicator_sheet(btype)
         f = pw.frames.get(spec.name)
-        if f is None or f.empty:
+        cols = [col for col in spec.columns if col.star_code is not None]
+        if f is None or f.empty or not cols:
             continue
         letters = pw.letters.get(spec.name, {})
-        for col in spec.columns:
-            if col.star_code is None:
-                continue
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "branch_code": f["branch_code"].to_numpy(),
-                        "indicator_key": col.key,
-                        "value": f[col.key].to_numpy(dtype="float64"),
-                        "sheet": spec.sheet,
-                        "sheet_row": f["_row"].to_numpy(),
-                        "cell": letters.get(col.key, "") + f["_row"].astype(str),
-                    }
-                )
+        # One frame per sheet, indicator after indicator (not one small frame per indicator:
+        # ~5,000 frames a month cost more than their rows).
+        n, rows = len(f), f["_row"].to_numpy()
+        row_text = [str(r) for r in rows]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "branch_code": np.tile(f["branch_code"].to_numpy(dtype=object), len(cols)),
+                    "indicator_key": np.repeat(np.array([c.key for c in cols], dtype=object), n),
+                    "value": np.concatenate([f[c.key].to_numpy(dtype="float64") for c in cols]),
+                    "sheet": spec.sheet,
+                    "sheet_row": np.tile(rows, len(cols)),
+                    "cell": np.array(
+                        [letters.get(c.key, "") + r for c in cols for r in row_text], dtype=object
+                    ),
+                }
             )
+        )
     ind = (
         pd.concat(parts, ignore_index=True)
         if parts

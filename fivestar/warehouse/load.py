@@ -313,7 +313,7 @@ def _prepare_fact(table: str, df: pd.DataFrame, key: Mapping[str, Any]) -> pd.Da
     missing = [c for c in tables.FACTS_REQUIRED[table] if c not in df.columns]
     if missing:
         raise ValueError(f"{table} frame lacks column(s) {missing}")
-    df = df.reset_index(drop=True).copy()
+    df = df.reset_index(drop=True)  # a new frame: copy-on-write keeps the caller's intact
     for k, v in key.items():
         df[k] = v
     if table == "ledger":
