@@ -2,7 +2,7 @@
 
 In: the warehouse Engine, the Rulebook and the run id; `start(after)` with the futures
 of the helper's feedback work; then, as each chunk's loads commit, its county codes
-(`add`). Out: those counties derived on the helper process (fivestar.helper), one chunk
+(`add`). Out: those counties derived on the helper process (fivestar.helper), a batch
 at a time, once the feedback files are written; `stop` names the counties being derived
 at that moment, so that the final pass (`derive_all`) leaves them to the helper, then
 waits for them.
@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from fivestar.config import Rulebook
+from fivestar.warehouse import derive
 from fivestar.warehouse.derive import derive_loaded, derive_pending
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,12 @@ class DeriveAhead:
         self._thread.start()
 
     def add(self, counties: list[str]) -> None:
+        """Queue these counties, in batches of derive.BATCH_COUNTIES: at `stop` the final
+        pass waits for at most one batch."""
+        size = derive.BATCH_COUNTIES
         with self._cv:
             if counties and not self._stopped:
-                self._todo.append(list(counties))
+                self._todo += [list(counties[i : i + size]) for i in range(0, len(counties), size)]
                 self._cv.notify_all()
 
     def _run(self, waits: list[Any]) -> None:
