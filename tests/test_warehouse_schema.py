@@ -105,13 +105,14 @@ def test_insert_frame_converts_missing_and_numpy_values(warehouse_engine: Engine
     assert rows[1].sheet_row is None and rows[2].sheet_row == 4
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)  # COPY is PostgreSQL's
 def test_insert_frame_copies_binary_when_types_fit_else_text(
     warehouse_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL: binary COPY when every column's values fit its type, text COPY otherwise
     (here: a number in a text column, stored as its text). Both store the same values."""
-    if warehouse_engine.dialect.name != "postgresql":
-        pytest.skip("COPY is PostgreSQL's; SQLite uses executemany")
+    assert warehouse_engine.dialect.name == "postgresql"
     import psycopg
 
     binary: list[list[str]] = []

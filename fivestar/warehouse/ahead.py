@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 class DeriveAhead:
-    """Counties handed to the helper for derivation, a chunk per `add`, in order."""
+    """Counties handed to the helper for derivation, batch after batch in the order added."""
 
     def __init__(self, engine: Engine, rb: Rulebook, run_id: str) -> None:
         self.url = engine.url.render_as_string(hide_password=False)
@@ -82,14 +82,14 @@ class DeriveAhead:
                     self._running = []
 
     def stop(self) -> set[str]:
-        """No new chunks; the counties of the one being derived now (if any)."""
+        """No new batches; the counties of the one being derived now (if any)."""
         with self._cv:
             self._stopped = True
             self._cv.notify_all()
             return set(self._running)
 
     def collect(self) -> list[tuple[str, int]]:
-        """Wait for the chunk being derived; the pairs derived ahead."""
+        """Wait for the batch being derived; the pairs derived ahead."""
         if self._thread is not None:
             self._thread.join()
         return list(self._derived)
@@ -103,6 +103,6 @@ def derive_all(
     touched = derive_pending(engine, rb, run_id, skip=busy)
     if ahead:
         touched += ahead.collect()
-        if busy:  # whatever a failed ahead chunk left queued
+        if busy:  # whatever a failed ahead batch left queued
             touched += derive_pending(engine, rb, run_id)
     return sorted(set(touched))

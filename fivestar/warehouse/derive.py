@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -354,26 +355,28 @@ def derive_county(
 BATCH_COUNTIES = 10
 
 
-def derive_batch(url: str, rb: Rulebook, counties: list[str], plan: _Plan, run_id: str | None) -> None:
-    """One batch in a helper process: its own engine on the same warehouse."""
+@contextmanager
+def _own_engine(url: str) -> Iterator[Engine]:
+    """The helper process's own engine on the same warehouse, disposed after its job."""
     from fivestar.warehouse.engine import make_engine
 
     engine = make_engine(url)
     try:
-        _derive_counties(engine, rb, counties, plan, run_id)
+        yield engine
     finally:
         engine.dispose()
+
+
+def derive_batch(url: str, rb: Rulebook, counties: list[str], plan: _Plan, run_id: str | None) -> None:
+    """One batch of the final pass, in the helper process."""
+    with _own_engine(url) as engine:
+        _derive_counties(engine, rb, counties, plan, run_id)
 
 
 def derive_loaded(url: str, rb: Rulebook, counties: list[str], run_id: str | None) -> list[tuple[str, int]]:
     """In the helper process, while the flow still loads others: derive these counties now."""
-    from fivestar.warehouse.engine import make_engine
-
-    engine = make_engine(url)
-    try:
+    with _own_engine(url) as engine:
         return derive_pending(engine, rb, run_id, only=counties, share=False)
-    finally:
-        engine.dispose()
 
 
 def _shared(engine: Engine, rb: Rulebook, run_id: str | None, batches: list[tuple[_Plan, list[str]]]) -> None:
