@@ -17,17 +17,18 @@ from rich.console import Console
 from rich.table import Table
 
 import flows  # noqa: F401  (sets Prefect environment defaults before Prefect is imported)
+from fivestar.status import SubmissionStatus
 
 app = typer.Typer(
     help="Five-Star Party Branch (五星支部) data pipeline.", no_args_is_help=True, add_completion=False
 )
 console = Console(width=None if sys.stdout.isatty() else 130)  # pipes and CI logs get full rows
 STATUS_STYLE = {
-    "accepted": "green",
-    "accepted_with_warnings": "yellow",
-    "rejected": "red",
-    "superseded": "dim",
-    "failed": "bold red",
+    SubmissionStatus.ACCEPTED: "green",
+    SubmissionStatus.ACCEPTED_WITH_WARNINGS: "yellow",
+    SubmissionStatus.REJECTED: "red",
+    SubmissionStatus.SUPERSEDED: "dim",
+    SubmissionStatus.FAILED: "bold red",
 }
 
 

@@ -21,22 +21,17 @@ from fivestar.config import Rulebook
 from fivestar.ingest.discover import FileVersion
 from fivestar.ingest.facts import build_facts
 from fivestar.ingest.read import ParsedWorkbook
+from fivestar.status import SubmissionStatus
 from fivestar.warehouse.load import load_version
 
 log = logging.getLogger(__name__)
 
-STATUS_ZH = {
-    "accepted": "通过",
-    "accepted_with_warnings": "通过(有提示)",
-    "rejected": "退回",
-    "superseded": "已被更正版本替代",
-}
 
-
-def status_of(findings: pd.DataFrame) -> str:
+def status_of(findings: pd.DataFrame) -> SubmissionStatus:
+    """The status a version's own findings give it (before any later version supersedes it)."""
     if (findings["severity"] == "error").any():
-        return "rejected"
-    return "accepted_with_warnings" if len(findings) else "accepted"
+        return SubmissionStatus.REJECTED
+    return SubmissionStatus.ACCEPTED_WITH_WARNINGS if len(findings) else SubmissionStatus.ACCEPTED
 
 
 def submission_record(

@@ -186,3 +186,48 @@ def test_alerts_end_to_end(tmp_path: Path, smtp: Any, hook: Any, monkeypatch: py
     assert len(sink.messages) == 3 and len(bodies) == 1
     rcpt, msg = sink.messages[-1]
     assert rcpt == ["linzhou@example.org"] and "第2版" in msg["Subject"] and "通过" in msg["Subject"]
+
+
+def test_force_rerun_with_a_superseded_version_completes_and_alerts_rightly(
+    tmp_path: Path, smtp: Any, hook: Any, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run --force` once a correction superseded an accepted version (issue 14 item 1):
+    the reprocessed old version ends `superseded`, the run completes (alerts, digest,
+    summary), and nobody is alerted about the superseded version."""
+    from flows.nightly import fivestar_run
+
+    ctl, sink = smtp
+    port, bodies = hook
+    cfg, brs = _province(tmp_path, port)
+    for k, v in {
+        "FIVESTAR_RAW_DIR": tmp_path / "raw",
+        "FIVESTAR_CONFIG_DIR": cfg,
+        "FIVESTAR_PROCESSED_DIR": tmp_path / "processed",
+        "FIVESTAR_WAREHOUSE_URL": warehouse_url,
+        "FIVESTAR_SMTP_HOST": "127.0.0.1",
+        "FIVESTAR_SMTP_PORT": ctl.port,
+        "FIVESTAR_SMTP_FROM": "fivestar@example.org",
+        "FIVESTAR_IT_ALERT_EMAIL": "it@example.org",
+    }.items():
+        monkeypatch.setenv(k, str(v))
+    for k in ("FIVESTAR_IT_ALERT_WEBHOOK", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(k, raising=False)
+    rb = load_rulebook(cfg)
+    # 410523 sends an accepted v1, then an accepted correction v2: v1 becomes superseded.
+    fivestar_run.fn()
+    corrected = tmp_path / "raw/2026-11/410523_安阳县_2026-11_更正.xlsx"
+    W.write_workbook(corrected, rb, "410523", "安阳县", "2026-11", brs["410523"])
+    os.utime(corrected, (dt.datetime(2030, 1, 1).timestamp(),) * 2)
+    fivestar_run.fn()
+    sent_before = len(sink.messages)
+
+    result = fivestar_run.fn(force=True)
+
+    got = sorted((r["county_code"], r["version"], r["status"]) for r in result["summary"])
+    assert got == [("410522", 1, "rejected"), ("410523", 1, "superseded"), ("410523", 2, "accepted")]
+    # Every version was alerted on its first run; a forced rerun repeats none of them.
+    new = sink.messages[sent_before:]
+    assert all(rcpt != ["anyang@example.org"] for rcpt, _ in new)
+    assert all("第1版" not in m["Subject"] or "410523" not in m["Subject"] for _, m in new)
+    # The IT digest of the forced run went out: the run reached its end.
+    assert any(rcpt == ["it@example.org"] for rcpt, _ in new)

@@ -279,7 +279,7 @@ def test_submission_message_limits_items_and_maps_status() -> None:
     warn = submission_message(
         "410522", "林州市", "2026-11", 3, "accepted_with_warnings", county_findings(0, 1)
     )
-    assert "通过(有提示)（错误0条，提示1条）" in warn.subject
+    assert "通过（有提示）（错误0条，提示1条）" in warn.subject
     whole = make_findings([finding(ERROR, "file.sheet_missing", "缺少“村指标”工作表。")])
     assert (
         "整个文件：缺少“村指标”工作表。"

@@ -400,7 +400,7 @@ def test_merged_cell_finding_goes_to_top_left(tmp_path: Path, original: Path) ->
     out = write_feedback_workbook(original, tmp_path / "o.xlsx", f, "accepted_with_warnings", **META)
     wb = openpyxl.load_workbook(out)
     assert _rgb(wb["封面"]["A1"]) == YELLOW and wb["封面"]["A1"].comment is not None
-    assert wb[SUMMARY_SHEET]["B4"].value == "通过(有提示)"
+    assert wb[SUMMARY_SHEET]["B4"].value == "通过（有提示）"
 
 
 def test_accepted_without_findings(tmp_path: Path, original: Path) -> None:

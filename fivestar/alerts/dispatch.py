@@ -26,6 +26,7 @@ from fivestar.alerts.messages import (
 )
 from fivestar.config import Registry
 from fivestar.settings import Settings
+from fivestar.status import SubmissionStatus
 from fivestar.warehouse.bulk import insert_frame
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,9 @@ def alert_submission(
     run_id: str,
 ) -> list[dict[str, Any]]:
     contacts = registry.contacts_of(county_code)
-    if contacts.empty:
+    # A superseded version owes the county nothing: a newer version of the same month is
+    # accepted and its own alert is what the county acts on (e.g. under `run --force`).
+    if contacts.empty or status == SubmissionStatus.SUPERSEDED:
         return []
     key = submission_alert_key(county_code, period, version)
     skip = sent_targets(delivery_rows(engine, key), key)

@@ -15,14 +15,9 @@ from typing import Any
 import pandas as pd
 
 from fivestar.findings import ERROR, WARNING
+from fivestar.status import SubmissionStatus
 
 PREFIX = "【五星支部数据审核】"
-# Warehouse status (rpt_submission.status) → what the county sees.
-STATUS_ZH = {
-    "accepted": "通过",
-    "accepted_with_warnings": "通过(有提示)",
-    "rejected": "退回",
-}
 SEVERITY_ZH = {ERROR: "错误", WARNING: "提示"}
 
 
@@ -95,10 +90,9 @@ def submission_message(
     annotated workbook's file name (attached to the e-mail); `workbook_location` an
     optional place (share path / URL) where it can also be fetched.
     """
-    if status not in STATUS_ZH:
-        raise ValueError(f"unknown submission status {status!r}; expected one of {sorted(STATUS_ZH)}")
+    status = SubmissionStatus(status)  # ValueError on a word that is no status
     _check_one_county(findings, county_code)
-    status_zh = STATUS_ZH[status]
+    status_zh = status.zh
     sev = findings["severity"] if len(findings) else pd.Series([], dtype=object)
     n_err = int((sev == ERROR).sum())
     n_warn = int((sev == WARNING).sum())
@@ -119,9 +113,11 @@ def submission_message(
     shown = ordered.head(max(0, int(max_items))).to_dict("records")
     rest = len(ordered) - len(shown)
 
-    if status == "rejected":
+    if status == SubmissionStatus.REJECTED:
         verdict = "本次报送未通过审核，已退回。请按下列问题修改后重新报送。"
-    elif status == "accepted_with_warnings":
+    elif status == SubmissionStatus.SUPERSEDED:
+        verdict = "本版本已被之后通过审核的新版本替代，以新版本数据为准，无需处理。"
+    elif status == SubmissionStatus.ACCEPTED_WITH_WARNINGS:
         verdict = "本次报送已通过审核，但有需要核实的提示；如数据无误，可在“说明”表中说明原因。"
     else:
         verdict = "本次报送已通过审核，数据已入库。"

@@ -19,18 +19,6 @@ from fivestar.findings import ERROR, WARNING, make_findings, sort_findings
 FEEDBACK_AUTHOR = "五星支部审核"
 SUMMARY_SHEET = "审核结果"
 
-STATUS_LABELS = {
-    "accepted": "通过",
-    "accepted_with_warnings": "通过(有提示)",
-    "rejected": "退回",
-    "superseded": "已被新版本替代",
-}
-STATUS_EN = {
-    "accepted": "accepted",
-    "accepted_with_warnings": "accepted with warnings",
-    "rejected": "rejected",
-    "superseded": "superseded",
-}
 SEVERITY_LABELS = {ERROR: "错误", WARNING: "提示"}
 SEVERITY_TAGS = {ERROR: "【错误】", WARNING: "【提示】"}
 EXPLAINED_MARK = "（已说明）"
@@ -47,10 +35,6 @@ _RESIDENT_ID = re.compile(
 # Characters XML 1.0 (hence xlsx) cannot hold; openpyxl raises on them.
 _CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})$")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
 
 
 def severity_label(severity: str) -> str:

@@ -18,16 +18,15 @@ import pandas as pd
 from jinja2 import DictLoader, Environment, StrictUndefined
 
 from fivestar.feedback.common import (
-    STATUS_EN,
     clean_text,
     counts,
     location,
     normalise,
     severity_label,
-    status_label,
 )
 from fivestar.feedback.templates import TEMPLATES
 from fivestar.findings import ERROR
+from fivestar.status import status_en, status_zh
 
 _ENV = Environment(
     loader=DictLoader(TEMPLATES),
@@ -76,8 +75,8 @@ def write_validation_html(
         period=clean_text(period),
         version=clean_text(version),
         status=_css_token(status),
-        status_label=status_label(status),
-        status_en=STATUS_EN.get(status, status),
+        status_label=status_zh(status),
+        status_en=status_en(status),
         file_name=clean_text(file_name),
         file_sha256=clean_text(file_sha256),
         feedback_href=_href(feedback_workbook, out) if feedback_workbook else "",
@@ -116,7 +115,7 @@ def write_run_index(out: Path, rows: list[dict], *, title: str = "本次运行�
                 "period": clean_text(row.get("period")),
                 "version": clean_text(row.get("version")),
                 "status": _css_token(status),
-                "status_label": status_label(status),
+                "status_label": status_zh(status),
                 "errors": "" if errors is None else errors,
                 "warnings": "" if warnings is None else warnings,
                 "file_name": clean_text(row.get("file_name")),
@@ -126,7 +125,7 @@ def write_run_index(out: Path, rows: list[dict], *, title: str = "本次运行�
         )
     totals = {
         "files": len(rows),
-        "by_status": [(_css_token(k), status_label(k), v) for k, v in by_status.items() if k],
+        "by_status": [(_css_token(k), status_zh(k), v) for k, v in by_status.items() if k],
         "errors": n_err,
         "warnings": n_warn,
     }

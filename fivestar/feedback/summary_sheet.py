@@ -23,9 +23,9 @@ from fivestar.feedback.common import (
     explanation_rows,
     location,
     severity_label,
-    status_label,
 )
 from fivestar.findings import ERROR, WARNING
+from fivestar.status import status_zh
 
 ERROR_RGB = "FFC7CE"
 WARNING_RGB = "FFEB9C"
@@ -118,7 +118,7 @@ def summary_layout(
     info = [
         (2, "县（市、区）", county, None),
         (3, "填报期间", str(meta["period"]), None),
-        (4, "审核结论", status_label(status), None),
+        (4, "审核结论", status_zh(status), None),
         (5, "错误（项）", n["errors"], None),
         (6, "提示（项）", n["warnings"], warn_text),
         (7, "处理意见", GUIDANCE.get(status, ""), None),

@@ -35,18 +35,13 @@ from sqlalchemy.engine import Engine
 from fivestar import cells
 from fivestar.config import Rulebook
 from fivestar.report.tables import LEVEL_NAME, LEVELS
+from fivestar.status import SubmissionStatus, status_zh
 
 NEAR_MISS_MARGIN = 5.0  # points below the award threshold that count as "差一步"
 TREND_MONTHS = 12
 LIST_LIMIT = 10  # top households / members
 AREA_LEVEL_LABEL = {"province": "省", "city": "市", "county": "县（市、区）"}
-STATUS_LABEL = {
-    "accepted": "通过",
-    "accepted_with_warnings": "通过（有提示）",
-    "rejected": "退回",
-    "superseded": "已被更正",
-}
-ACCEPTED = ("accepted", "accepted_with_warnings")
+ACCEPTED = tuple(s.value for s in SubmissionStatus if s.accepted)
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 SOURCES: dict[str, str] = {
@@ -715,16 +710,12 @@ def _quality(engine: Engine, period: str, ratings: pd.DataFrame) -> dict[str, An
                     if cur is not None
                     else "被退回（无有效数据）"
                 )
-            elif cur is not None and cur["status"] == "accepted_with_warnings":
-                state = "通过（有提示）"
-            elif cur is not None:
-                state = "通过"
             else:
-                state = STATUS_LABEL.get(status, status)
+                state = status_zh(str(cur["status"]) if cur is not None else status)
             r.update(
                 state=state,
                 latest_status=status,
-                latest_status_label=STATUS_LABEL.get(status, status),
+                latest_status_label=status_zh(status),
                 current_version=int(cur["version"]) if cur is not None else None,
                 current_status=str(cur["status"]) if cur is not None else None,
                 errors=int(last["errors"]),
