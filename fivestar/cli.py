@@ -7,13 +7,20 @@ so `--help` stays fast.
 
 from __future__ import annotations
 
+import datetime
+import functools
 import logging
 import sys
+import tempfile
+import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import flows  # noqa: F401  (sets Prefect environment defaults before Prefect is imported)
@@ -32,13 +39,94 @@ STATUS_STYLE = {
 }
 
 
+# Exit codes (README "Exit codes"): one place, so every command fails the same way.
+EXIT_FAILED = 1  # the command itself failed (details in the log file)
+EXIT_USAGE = 2  # a wrong option, setting, folder or config file
+EXIT_WAREHOUSE = 3  # the warehouse could not be reached
+log = logging.getLogger("fivestar.cli")
+
+
 def _logging(verbose: bool) -> None:
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        if verbose
+        else "%(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
     )
 
 
+def log_file() -> Path:
+    """Where a failing command writes its details: processed/logs/fivestar.log (else the temp folder)."""
+    from fivestar.settings import load_settings
+
+    for folder in (load_settings().processed_dir / "logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "fivestar.log"
+            with path.open("a", encoding="utf-8"):
+                return path
+        except OSError:
+            continue
+    return Path(tempfile.gettempdir()) / "fivestar.log"
+
+
+def _fail(code: int, message: str, exc: BaseException) -> NoReturn:
+    """One English line on the console; the traceback in the log file."""
+    path = log_file()
+    try:
+        with path.open("a", encoding="utf-8") as f:
+            stamp = datetime.datetime.now().isoformat(timespec="seconds")
+            f.write(f"{stamp} fivestar {' '.join(sys.argv[1:2])} failed: {message}\n")
+            f.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        pass
+    console.print(f"[bold red]error:[/] {escape(message)} (details: {path.resolve()})", soft_wrap=True)
+    raise typer.Exit(code) from exc
+
+
+def clean_failures(command: Callable[..., None]) -> Callable[..., None]:
+    """Every command fails with one clear line and a documented exit code, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from sqlalchemy.exc import DBAPIError
+
+        from fivestar.config import ConfigError
+        from fivestar.run_params import InvalidRunParameter
+        from fivestar.warehouse.engine import WarehouseUnavailable
+
+        try:
+            command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.ClickException):
+            raise
+        except WarehouseUnavailable as exc:
+            _fail(EXIT_WAREHOUSE, f"warehouse unreachable: {exc}", exc)
+        except (ConfigError, InvalidRunParameter) as exc:
+            _fail(EXIT_USAGE, str(exc), exc)
+        except DBAPIError as exc:
+            from fivestar.warehouse.retry import is_transient
+
+            reason = (str(getattr(exc, "orig", exc)).splitlines() or [type(exc).__name__])[0]
+            if is_transient(exc):
+                _fail(
+                    EXIT_WAREHOUSE,
+                    f"lost the warehouse: {reason}. Each county-month commits in one transaction, so "
+                    "nothing is half-loaded; run the command again when the database is back",
+                    exc,
+                )
+            _fail(EXIT_FAILED, f"warehouse error: {reason}", exc)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            first = (str(exc).splitlines() or [""])[0]
+            _fail(EXIT_FAILED, f"{type(exc).__name__}: {first}".rstrip(": "), exc)
+
+    return wrapper
+
+
 @app.command()
+@clean_failures
 def run(
     period: Annotated[str | None, typer.Option(help="Only this month (YYYY-MM).")] = None,
     county: Annotated[str | None, typer.Option(help="Only this county code (6 digits).")] = None,
@@ -47,35 +135,16 @@ def run(
 ) -> None:
     """Process every new or changed submission, load the warehouse, print a summary."""
     _logging(verbose)
-    from sqlalchemy.exc import DBAPIError
-
+    from fivestar.context import preflight
+    from fivestar.run_params import parse_run_params
     from fivestar.settings import load_settings
-    from fivestar.warehouse.engine import WarehouseUnavailable, check_reachable, make_engine
 
-    try:  # fail fast, before Prefect starts its temporary server
-        check_reachable(make_engine(load_settings().warehouse_url))
-    except WarehouseUnavailable as exc:
-        console.print(f"[bold red]Warehouse unreachable:[/] {exc}")
-        raise typer.Exit(3) from exc
+    params = parse_run_params(period, county, force)
+    preflight(load_settings(), params)  # fail fast, before Prefect starts its temporary server
     with console.status("running the pipeline ..."):
-        try:
-            from flows.nightly import fivestar_run
+        from flows.nightly import fivestar_run
 
-            result = fivestar_run(period=period, county=county, force=force)
-        except WarehouseUnavailable as exc:
-            console.print(f"[bold red]Warehouse unreachable:[/] {exc}")
-            raise typer.Exit(3) from exc
-        except DBAPIError as exc:
-            from fivestar.warehouse.retry import is_transient
-
-            if not is_transient(exc):
-                raise
-            reason = (str(getattr(exc, "orig", exc)).splitlines() or [type(exc).__name__])[0]
-            console.print(
-                f"[bold red]Lost the warehouse during the run:[/] {reason}. Each county-month commits in one "
-                "transaction, so nothing is half-loaded; run `fivestar run` again when the database is back."
-            )
-            raise typer.Exit(3) from exc
+        result = fivestar_run(**params.as_dict())
     print_summary(result)
 
 
@@ -130,6 +199,7 @@ def print_summary(result: dict) -> None:
 
 
 @app.command()
+@clean_failures
 def sample(
     out: Annotated[Path, typer.Option(help="Output folder (raw/ and config/ are written inside).")],
     period: Annotated[str, typer.Option(help="Last month to generate (YYYY-MM).")],
@@ -155,6 +225,7 @@ def sample(
 
 
 @app.command()
+@clean_failures
 def template(
     period: Annotated[str, typer.Option(help="Month the template is for (YYYY-MM).")],
     out: Annotated[Path, typer.Option(help="Output file (with --county) or folder (with --all).")],
@@ -176,6 +247,7 @@ def template(
 
 
 @app.command()
+@clean_failures
 def report(
     year: Annotated[int | None, typer.Option(help="Year (default: the latest with data).")] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("data/processed/reports"),
@@ -198,6 +270,7 @@ def report(
 
 
 @app.command()
+@clean_failures
 def serve(
     cron: Annotated[
         str | None, typer.Option(help="Cron (Asia/Shanghai); default FIVESTAR_SCHEDULE_CRON, else 0 2 * * *.")

@@ -9,6 +9,9 @@ registry.csv and submitters.csv. Out: immutable `Rulebook`, `Registry` and
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,9 +32,62 @@ BRANCH_TYPES = ("村", "社区")
 TYPE_COLUMN = {"村": "village", "社区": "community"}
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+REGISTRY_COLUMNS = ("code", "name", "level", "parent_code", "branch_type", "township")
+SUBMITTERS_COLUMNS = ("county_code", "name", "email", "webhook_url")
+# Line breaks and other control characters typed into a cell (Alt+Enter in Excel): they
+# would split e-mail headers and log lines, so config text never keeps them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(Exception):
+    """A config file or folder that cannot be used; the message says which and why (English, for IT)."""
+
+
+def _decode(path: Path) -> str:
+    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK: Excel on Chinese Windows)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file missing: {path}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ConfigError(f"{path} is neither UTF-8 nor GBK/GB18030 text; save it as CSV UTF-8")
+
+
+def _read_csv(path: Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
     # Everything as text: codes keep leading zeros; numbers are converted where needed.
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    try:
+        df = pd.read_csv(io.StringIO(_decode(path)), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ConfigError(f"{path} is not a readable CSV file: {str(exc).splitlines()[0]}") from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ConfigError(f"{path} lacks column(s) {', '.join(missing)} (expected {', '.join(required)})")
+    return df
+
+
+def _clean_text(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Control characters removed and spaces trimmed in every cell (logged once per file)."""
+    cleaned = df.apply(lambda col: col.str.replace(_CONTROL, "", regex=True).str.strip())
+    changed = int((cleaned != df.apply(lambda col: col.str.strip())).to_numpy().sum())
+    if changed:
+        log.warning("%s: removed line breaks or control characters from %d cell(s)", path, changed)
+    return cleaned
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(_decode(path))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
 
 
 @dataclass(frozen=True)
@@ -206,37 +262,49 @@ def rulebook_hash(config_dir: Path) -> str:
     return h.hexdigest()
 
 
-def load_rulebook(config_dir: str | Path) -> Rulebook:
+def config_folder(config_dir: str | Path) -> Path:
+    """The config folder, checked: a ConfigError names it when it is missing or no folder."""
     d = Path(config_dir)
-    items = _read_csv(d / "points_items.csv")
+    if not d.is_dir():
+        raise ConfigError(f"config folder not found: {d} (FIVESTAR_CONFIG_DIR)")
+    return d
+
+
+def load_rulebook(config_dir: str | Path) -> Rulebook:
+    d = config_folder(config_dir)
     return Rulebook(
         directory=d,
-        settings=yaml.safe_load((d / "rulebook.yaml").read_text(encoding="utf-8")) or {},
+        settings=_read_yaml(d / "rulebook.yaml") or {},
         stars=_read_csv(d / "stars.csv"),
         indicators=_read_csv(d / "indicators.csv"),
-        items=items,
+        items=_read_csv(d / "points_items.csv"),
         vetoes=_read_csv(d / "vetoes.csv"),
-        workbook=yaml.safe_load((d / "workbook.yaml").read_text(encoding="utf-8")),
+        workbook=_read_yaml(d / "workbook.yaml"),
         hash=rulebook_hash(d),
     )
 
 
 def load_registry(config_dir: str | Path) -> Registry:
-    d = Path(config_dir)
-    regions = _read_csv(d / "registry.csv")
-    for col in ("code", "parent_code"):
-        regions[col] = regions[col].str.strip()
+    d = config_folder(config_dir)
+    path = d / "registry.csv"
+    regions = _clean_text(_read_csv(path, REGISTRY_COLUMNS[:4]), path)
+    for col in REGISTRY_COLUMNS[4:]:  # set on branch rows only; a county-only registry may omit them
+        if col not in regions.columns:
+            regions[col] = ""
     sub_path = d / "submitters.csv"
     subs = (
-        _read_csv(sub_path)
+        _clean_text(_read_csv(sub_path, SUBMITTERS_COLUMNS[:1]), sub_path)
         if sub_path.exists()
-        else pd.DataFrame(columns=["county_code", "name", "email", "webhook_url"])
+        else pd.DataFrame(columns=list(SUBMITTERS_COLUMNS))
     )
+    for col in SUBMITTERS_COLUMNS[1:]:
+        if col not in subs.columns:
+            subs[col] = ""
     return Registry(regions=regions, submitters=subs)
 
 
 def load_limits(config_dir: str | Path) -> Limits:
-    p = Path(config_dir) / "limits.yaml"
-    raw = yaml.safe_load(p.read_text(encoding="utf-8")) if p.exists() else {}
+    p = config_folder(config_dir) / "limits.yaml"
+    raw = (_read_yaml(p) or {}) if p.exists() else {}
     known = {k: raw.pop(k) for k in list(raw) if k in Limits.__dataclass_fields__ and k != "extra"}
     return Limits(**known, extra=raw)

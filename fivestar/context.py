@@ -1,16 +1,28 @@
 """Everything a run needs, loaded once: settings, rulebook, registry, limits, warehouse.
 
 In: environment settings (or explicit ones). Out: a `RunContext`; creating it
-checks the warehouse is reachable (fail fast) and its schema is in place.
+checks the folders (ConfigError naming the one that is wrong), that the warehouse is
+reachable (fail fast) and that its schema is in place.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from fivestar.config import Limits, Registry, Rulebook, load_limits, load_registry, load_rulebook
+from fivestar.config import (
+    ConfigError,
+    Limits,
+    Registry,
+    Rulebook,
+    config_folder,
+    load_limits,
+    load_registry,
+    load_rulebook,
+)
+from fivestar.run_params import RunParams, check_registered
 from fivestar.settings import Settings, load_settings
 from fivestar.warehouse.engine import check_reachable, make_engine
 from fivestar.warehouse.schema import ensure_schema
@@ -25,13 +37,45 @@ class RunContext:
     engine: Engine
 
 
-def open_context(settings: Settings | None = None) -> RunContext:
-    s = settings or load_settings()
+def check_folders(s: Settings) -> None:
+    """Raw and config folders exist and can be read; the processed folder exists (made if
+    missing) and can be written. A wrong path must fail loudly, never look like a quiet night."""
+    config_folder(s.config_dir)
+    if not s.raw_dir.is_dir():
+        raise ConfigError(f"raw folder not found: {s.raw_dir} (FIVESTAR_RAW_DIR)")
+    if not os.access(s.raw_dir, os.R_OK | os.X_OK):
+        raise ConfigError(f"raw folder cannot be read: {s.raw_dir} (FIVESTAR_RAW_DIR)")
+    try:
+        s.processed_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"processed folder cannot be created: {s.processed_dir} (FIVESTAR_PROCESSED_DIR): "
+            f"{exc.strerror or exc}"
+        ) from exc
+    if not os.access(s.processed_dir, os.W_OK | os.X_OK):
+        raise ConfigError(f"processed folder cannot be written: {s.processed_dir} (FIVESTAR_PROCESSED_DIR)")
+
+
+def _load(s: Settings, params: RunParams | None) -> tuple[Rulebook, Registry, Limits, Engine]:
+    check_folders(s)
     rb = load_rulebook(s.config_dir)
     registry = load_registry(s.config_dir)
+    if params is not None:
+        check_registered(params, registry.county_codes)
+    limits = load_limits(s.config_dir)
     engine = make_engine(s.warehouse_url)
     check_reachable(engine)
+    return rb, registry, limits, engine
+
+
+def preflight(settings: Settings, params: RunParams | None = None) -> None:
+    """Every check of `open_context`, nothing created: the CLI fails fast with it, before
+    Prefect starts a server."""
+    _load(settings, params)[3].dispose()
+
+
+def open_context(settings: Settings | None = None, params: RunParams | None = None) -> RunContext:
+    s = settings or load_settings()
+    rb, registry, limits, engine = _load(s, params)
     ensure_schema(engine)
-    return RunContext(
-        settings=s, rulebook=rb, registry=registry, limits=load_limits(s.config_dir), engine=engine
-    )
+    return RunContext(settings=s, rulebook=rb, registry=registry, limits=limits, engine=engine)

@@ -29,6 +29,7 @@ from prefect import flow
 
 from fivestar.context import RunContext, open_context
 from fivestar.ingest.discover import FileVersion
+from fivestar.run_params import parse_run_params
 from fivestar.submission import status_of
 from fivestar.summary import build_summary
 from fivestar.validate.engine import Submission
@@ -161,9 +162,14 @@ def _process_period(
 
 # ConfiguredTaskRunner: the runner FIVESTAR_TASK_RUNNER names, chosen as each run starts.
 @flow(name="fivestar-run", log_prints=False, validate_parameters=True, task_runner=ConfiguredTaskRunner())
-def fivestar_run(period: str | None = None, county: str | None = None, force: bool = False) -> dict[str, Any]:
-    ctx = open_context()
-    params = {"period": period, "county": county, "force": force}
+def fivestar_run(
+    period: str | int | None = None, county: str | int | None = None, force: bool = False
+) -> dict[str, Any]:
+    # `prefect deployment run … -p county=410522` sends the integer 410522: accept both.
+    run_params = parse_run_params(period, county, force)
+    period, county, force = run_params.period, run_params.county, run_params.force
+    ctx = open_context(params=run_params)
+    params = run_params.as_dict()
     with run_lock(ctx.engine, wait=True):
         run_id = start_run_task(ctx.engine, ctx.registry, params, ctx.rulebook.hash)
         ahead: DeriveAhead | None = None

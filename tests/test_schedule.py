@@ -193,6 +193,36 @@ def build_province(root: Path) -> tuple[Path, Path]:
     return cfg, raw
 
 
+RERUN_ARGS = ("-p", "county=410522", "-p", "period=2026-11", "-p", "force=true")
+
+
+def prefect_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The `prefect` command as an operator types it; `deployment run` waits for the end."""
+    watch = ("--watch", "--watch-interval", "1", "--watch-timeout", str(RUN_TIMEOUT_S))
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "prefect"), *args, *(watch if "run" in args else ())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S + 60,
+        check=False,
+    )
+
+
+def flow_run_message(cli_output: str) -> str:
+    """The final state message of the flow run that `prefect deployment run` created."""
+    import re
+
+    from prefect.client.orchestration import get_client
+
+    run_id = re.search(r"UUID: ([0-9a-f-]{36})", cli_output)
+    assert run_id, cli_output
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id.group(1)).state
+    assert state is not None
+    return str(state.message)
+
+
 # ----------------------------------------------------------------------------- tests
 def test_cron_comes_from_argument_then_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect.client.schemas.schedules import CronSchedule
@@ -269,7 +299,6 @@ def test_prefect_yaml_deploys_to_the_process_work_pool(
 
 
 def test_served_rerun_with_parameters_completes(prefect_api: str, tmp_path: Path) -> None:
-    from prefect.deployments import run_deployment
 
     cfg, raw = build_province(tmp_path / "province")
     processed = tmp_path / "processed"
@@ -297,15 +326,13 @@ def test_served_rerun_with_parameters_completes(prefect_api: str, tmp_path: Path
         assert rerun.entrypoint == "flows.nightly.fivestar_run"
         assert rerun.schedules == [] and rerun.global_concurrency_limit.limit == 1
         assert_nightly_schedule(read_deployment("fivestar-run/nightly"))
-        flow_run = run_deployment(
-            "fivestar-run/rerun",
-            parameters={"county": "410522", "period": PERIOD, "force": True},
-            timeout=RUN_TIMEOUT_S,
-            poll_interval=1,
-        )
-        state = flow_run.state
-        assert state is not None and state.is_completed(), f"{state!r}\n{_tail(log)}"
-        assert flow_run.parameters == {"county": "410522", "period": PERIOD, "force": True}
+        # Typed as the README says: Prefect reads `410522` as JSON, i.e. an integer.
+        done = prefect_cli(env, "deployment", "run", "fivestar-run/rerun", *RERUN_ARGS)
+        assert done.returncode == 0, f"{done.stdout}\n{_tail(log)}"
+        # A parameter an operator mistyped fails the run with a message saying what to type.
+        bad = prefect_cli(env, "deployment", "run", "fivestar-run/rerun", "-p", "period=2026-13")
+        assert bad.returncode != 0
+        assert "not a month written YYYY-MM" in flow_run_message(bad.stdout), bad.stdout
     finally:
         _stop(proc)
 
@@ -330,3 +357,59 @@ def test_served_rerun_with_parameters_completes(prefect_api: str, tmp_path: Path
         ("410522", PERIOD, 2, "410522_林州市_2026-11_更正.xlsx", "accepted"),
     ]
     assert rated == ["410522"]
+
+
+def test_worker_runs_the_documented_rerun_command(prefect_api: str, tmp_path: Path) -> None:
+    """The work-pool route of the README, literally: `prefect deploy --all`, a process worker,
+    then `prefect deployment run 'fivestar-run/fivestar-rerun' -p county=410522 …` (issue 19)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    cfg, raw = build_province(tmp_path / "province")
+    db = tmp_path / "warehouse.db"
+    env = client_env(
+        prefect_api,
+        tmp_path / "prefect-client",
+        FIVESTAR_HOME=str(ROOT),
+        FIVESTAR_RAW_DIR=str(raw),
+        FIVESTAR_CONFIG_DIR=str(cfg),
+        FIVESTAR_PROCESSED_DIR=str(tmp_path / "processed"),
+        FIVESTAR_WAREHOUSE_URL=f"sqlite:///{db}",
+    )
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(name="fivestar-pool", type="process"))
+        except ObjectAlreadyExists:
+            pass
+    deployed = subprocess.run(
+        [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--all"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "worker", "start", "--pool", "fivestar-pool", "--type", "process"],
+            env={**env, "PREFECT_WORKER_QUERY_SECONDS": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+    try:
+        done = prefect_cli(env, "deployment", "run", "fivestar-run/fivestar-rerun", *RERUN_ARGS)
+        assert done.returncode == 0, f"{done.stdout}\n{_tail(log)}"
+    finally:
+        _stop(worker)
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT county_code, version, status FROM rpt_submission ORDER BY 1, 2")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [("410522", 1, "superseded"), ("410522", 2, "accepted")]
