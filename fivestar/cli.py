@@ -17,11 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.exceptions import TyperException
 
 import flows  # noqa: F401  (sets Prefect environment defaults before Prefect is imported)
 from fivestar.status import SubmissionStatus
@@ -98,7 +98,7 @@ def clean_failures(command: Callable[..., None]) -> Callable[..., None]:
 
         try:
             command(*args, **kwargs)
-        except (typer.Exit, typer.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort, TyperException):  # typer's own usage errors (exit 2)
             raise
         except WarehouseUnavailable as exc:
             _fail(EXIT_WAREHOUSE, f"warehouse unreachable: {exc}", exc)

@@ -50,6 +50,11 @@ _EN = {
 }
 
 
+# The statuses whose facts count (the county-month's current version), as text and as SQL.
+ACCEPTED_STATUSES: tuple[str, ...] = tuple(s.value for s in SubmissionStatus if s.accepted)
+ACCEPTED_STATUSES_SQL = "(" + ", ".join(f"'{s}'" for s in ACCEPTED_STATUSES) + ")"
+
+
 def status_zh(status: str) -> str:
     """Chinese label of a status string; an unknown string is shown as it is."""
     try:

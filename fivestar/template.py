@@ -43,7 +43,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from fivestar import cells
 from fivestar.config import BRANCH_TYPES, TYPE_COLUMN, Column, Registry, Rulebook, SheetSpec
 from fivestar.validate.messages import warn_message
-from fivestar.validate.suites import _TYPE_TEXT, build_suites, column_ranges, range_text
+from fivestar.validate.suites import TYPE_TEXT, build_suites, column_ranges, range_text
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -258,7 +258,7 @@ def _plan(ctx: _Ctx, spec: SheetSpec, col: Column, letter: str) -> Plan:
         check, msg = _range_check(ctx, sheet_key, col)
         if check is None:  # ledger 分值: any number; its catalogue value is checked by validation
             check = Check("custom", f"“{col.header}”应填写数值", formula1=f"ISNUMBER({letter}2)")
-        rule = msg or _TYPE_TEXT.get(t, "")
+        rule = msg or TYPE_TEXT.get(t, "")
         if t == "rate":
             rule = f"{RATE_NOTE}；{rule}"
             example = "95"

@@ -32,7 +32,7 @@ from fivestar.ingest.discover import FileVersion
 from fivestar.run_params import parse_run_params
 from fivestar.submission import status_of
 from fivestar.summary import build_summary
-from fivestar.validate.engine import Submission
+from fivestar.validate.inputs import Submission
 from fivestar.warehouse.ahead import DeriveAhead
 from fivestar.warehouse.load import known_versions
 from fivestar.warehouse.lock import run_lock

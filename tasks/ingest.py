@@ -15,7 +15,8 @@ from fivestar.config import Limits, Registry, Rulebook
 from fivestar.ingest.discover import Discovery, FileVersion, archive, discover
 from fivestar.ingest.parallel import prestart, read_many
 from fivestar.ingest.read import ParsedWorkbook
-from fivestar.validate.engine import Prior, rules_after_read
+from fivestar.validate.engine import rules_after_read
+from fivestar.validate.inputs import Prior
 
 
 @task(name="discover", cache_policy=NO_CACHE)

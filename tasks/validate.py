@@ -9,7 +9,8 @@ from sqlalchemy.engine import Engine
 
 from fivestar.config import Registry, Rulebook
 from fivestar.validate import gx_runner
-from fivestar.validate.engine import Prior, Submission, validate_period
+from fivestar.validate.engine import validate_period
+from fivestar.validate.inputs import Prior, Submission
 from fivestar.validate.priors import load_priors
 
 

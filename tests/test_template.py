@@ -51,7 +51,8 @@ from fivestar.template import (
     write_template,
     write_templates,
 )
-from fivestar.validate.engine import Submission, validate_period
+from fivestar.validate.engine import validate_period
+from fivestar.validate.inputs import Submission
 from fivestar.validate.priors import load_priors
 from fivestar.validate.suites import load_suite_dicts
 from fivestar.warehouse.engine import make_engine

@@ -25,7 +25,8 @@ import pytest
 import wbfactory as W
 from fivestar.config import Limits, Registry, Rulebook
 from fivestar.ingest.read import read_workbook
-from fivestar.validate.engine import Prior, Submission, validate_period
+from fivestar.validate.engine import validate_period
+from fivestar.validate.inputs import Prior, Submission
 
 PERIOD = "2026-11"
 COUNTY = "410522"

@@ -35,13 +35,12 @@ from sqlalchemy.engine import Engine
 from fivestar import cells
 from fivestar.config import Rulebook
 from fivestar.report.tables import LEVEL_NAME, LEVELS
-from fivestar.status import SubmissionStatus, status_zh
+from fivestar.status import ACCEPTED_STATUSES, status_zh
 
 NEAR_MISS_MARGIN = 5.0  # points below the award threshold that count as "差一步"
 TREND_MONTHS = 12
 LIST_LIMIT = 10  # top households / members
 AREA_LEVEL_LABEL = {"province": "省", "city": "市", "county": "县（市、区）"}
-ACCEPTED = tuple(s.value for s in SubmissionStatus if s.accepted)
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 SOURCES: dict[str, str] = {
@@ -701,7 +700,7 @@ def _quality(engine: Engine, period: str, ratings: pd.DataFrame) -> dict[str, An
                      errors=None, warnings=None, file_name="")  # fmt: skip
         else:
             last = g.iloc[-1]
-            acc = g[g["status"].isin(ACCEPTED)]
+            acc = g[g["status"].isin(ACCEPTED_STATUSES)]
             cur = acc.iloc[-1] if len(acc) else None
             status = str(last["status"])
             if status == "rejected":

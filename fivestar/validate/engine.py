@@ -10,7 +10,6 @@ explanations from the 情况说明 sheet applied.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,28 +23,9 @@ from fivestar.findings import ERROR, WARNING, finding, make_findings
 from fivestar.ingest.read import ParsedWorkbook
 from fivestar.validate import rules
 from fivestar.validate.gx_runner import run_suites
+from fivestar.validate.inputs import Prior, Submission
 from fivestar.validate.messages import issue_message, warn_message
-from fivestar.validate.suites import _TYPE_TEXT, UNIQUE_SUFFIX, load_suite_dicts
-
-
-@dataclass
-class Submission:
-    """One file version to validate."""
-
-    parsed: ParsedWorkbook
-    county_code: str
-    period: str
-    version: int = 1
-
-
-@dataclass
-class Prior:
-    """What the warehouse holds for a county before this period (current versions)."""
-
-    prev_period: str | None = None
-    prev_indicators: pd.DataFrame | None = None  # long: branch_code, indicator_key, value
-    earlier_ledger: pd.DataFrame | None = None  # ledger facts of earlier periods
-    extra: dict[str, Any] = field(default_factory=dict)
+from fivestar.validate.suites import TYPE_TEXT, UNIQUE_SUFFIX, load_suite_dicts
 
 
 def load_validation_settings(config_dir: Path) -> dict[str, Any]:
@@ -258,7 +238,7 @@ def _failure_to_finding(
     if rec["kind"] == "issue":
         code = row[rec["column"] + "__issue"]
         shown = raw or ""
-        msg = issue_message(code, col.header, shown, _TYPE_TEXT.get(col.type, ""))
+        msg = issue_message(code, col.header, shown, TYPE_TEXT.get(col.type, ""))
         rule = rec["rule"] + "." + code
     elif rec["kind"] == "warn":
         code = row[rec["column"] + "__warn"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from fivestar.validate.engine import Prior
+from fivestar.validate.inputs import Prior
 from fivestar.warehouse.load import current_facts, previous_accepted_period
 
 

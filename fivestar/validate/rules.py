@@ -12,7 +12,7 @@ get a finding, in row order, so the findings come out as a per-row loop would gi
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,10 +21,8 @@ from fivestar import cells, tally
 from fivestar.config import TYPE_COLUMN, Registry, Rulebook
 from fivestar.findings import ERROR, WARNING, finding
 from fivestar.ingest.read import ParsedWorkbook
+from fivestar.validate.inputs import Prior, Submission
 from fivestar.validate.messages import fmt_number
-
-if TYPE_CHECKING:
-    from fivestar.validate.engine import Prior, Submission
 
 _CODE12 = re.compile(r"^\d{12}$")
 _LOCATION = re.compile(r"^(?P<sheet>[^!]+)!\$?(?P<col>[A-Za-z]{1,3})\$?(?P<row>\d+)$")

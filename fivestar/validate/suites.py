@@ -25,7 +25,7 @@ _ROSTER_RANGES: dict[str, tuple[float | None, float | None, float | None, str]] 
     "households": (1, None, None, ""),
     "secretary_age": (18, 80, 60, "书记年龄超过60岁，请核实是否填写正确"),
 }
-_TYPE_TEXT = {
+TYPE_TEXT = {
     "int": "应填写不小于0的整数",
     "num": "应填写不小于0的数值",
     "rate": "应填写0–100之间的数值（百分比）",
@@ -89,7 +89,7 @@ def _column_expectations(sheet_key: str, col: Column) -> list[dict[str, Any]]:
                 s,
                 col,
                 "type",
-                _TYPE_TEXT.get(col.type, ""),
+                TYPE_TEXT.get(col.type, ""),
                 kind="issue",
                 column=f"{col.key}__issue",
             )

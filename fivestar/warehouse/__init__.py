@@ -15,11 +15,6 @@ from fivestar.warehouse.bulk import insert_frame
 from fivestar.warehouse.derive import derive_pending
 from fivestar.warehouse.engine import WarehouseUnavailable, check_reachable, make_engine, safe_url
 from fivestar.warehouse.load import (
-    ACCEPTED,
-    ACCEPTED_WITH_WARNINGS,
-    CURRENT_STATUSES,
-    REJECTED,
-    SUPERSEDED,
     current_facts,
     finish_run,
     known_versions,
@@ -33,11 +28,6 @@ from fivestar.warehouse.retry import retrying, with_retry
 from fivestar.warehouse.schema import ensure_schema
 
 __all__ = [
-    "ACCEPTED",
-    "ACCEPTED_WITH_WARNINGS",
-    "CURRENT_STATUSES",
-    "REJECTED",
-    "SUPERSEDED",
     "RunLocked",
     "WarehouseUnavailable",
     "check_reachable",

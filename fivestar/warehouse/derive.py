@@ -27,9 +27,10 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
 from fivestar.config import Rulebook
+from fivestar.status import ACCEPTED_STATUSES_SQL
 from fivestar.warehouse import tables
 from fivestar.warehouse.bulk import insert_frame
-from fivestar.warehouse.load import _CURRENT_SQL, current_facts, enqueue, year_of
+from fivestar.warehouse.load import current_facts, enqueue, year_of
 from fivestar.warehouse.retry import with_retry
 from fivestar.warehouse.schema import get_meta, set_meta
 
@@ -42,7 +43,9 @@ def _enqueue_if_rulebook_changed(engine: Engine, rb: Rulebook) -> bool:
         if get_meta(conn, "rulebook_hash") == rb.hash:
             return False
         periods = conn.execute(
-            text(f"SELECT DISTINCT county_code, period FROM submission WHERE status IN {_CURRENT_SQL}")
+            text(
+                f"SELECT DISTINCT county_code, period FROM submission WHERE status IN {ACCEPTED_STATUSES_SQL}"
+            )
         ).all()
         # Also years that only have stale derived rows (their data may be gone).
         derived = conn.execute(text("SELECT DISTINCT county_code, year FROM branch_rating")).all()
@@ -293,7 +296,7 @@ def _plans(engine: Engine, queue: dict[str, list[int]]) -> dict[str, _Plan]:
             text(
                 "SELECT DISTINCT f.county_code, f.period FROM roster f JOIN submission s "
                 "ON s.county_code = f.county_code AND s.period = f.period AND s.version = f.version "
-                f"WHERE s.status IN {_CURRENT_SQL} AND f.county_code IN :cs"
+                f"WHERE s.status IN {ACCEPTED_STATUSES_SQL} AND f.county_code IN :cs"
             ).bindparams(cs),
             {"cs": counties},
         ):

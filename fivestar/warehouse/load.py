@@ -24,16 +24,12 @@ import pandas as pd
 from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
+from fivestar.status import ACCEPTED_STATUSES_SQL
+from fivestar.status import SubmissionStatus as S
 from fivestar.warehouse import dialect, tables
 from fivestar.warehouse.bulk import insert_frame
 from fivestar.warehouse.retry import retrying, with_retry
 
-ACCEPTED = "accepted"
-ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
-REJECTED = "rejected"
-SUPERSEDED = "superseded"
-CURRENT_STATUSES = (ACCEPTED, ACCEPTED_WITH_WARNINGS)
-_CURRENT_SQL = "('accepted', 'accepted_with_warnings')"
 LOAD_TRIES = 5
 
 # Keys of the `facts` dict accepted by load_version -> table. The indicator sheets may come
@@ -135,7 +131,7 @@ def previous_accepted_period(engine: Engine, county_code: str, period: str) -> s
         return conn.execute(
             text(
                 "SELECT MAX(period) FROM submission "
-                f"WHERE county_code = :c AND period < :p AND status IN {_CURRENT_SQL}"
+                f"WHERE county_code = :c AND period < :p AND status IN {ACCEPTED_STATUSES_SQL}"
             ),
             {"c": county_code, "p": period},
         ).scalar_one_or_none()
@@ -242,7 +238,7 @@ def current_facts(
                 if name not in LEAN_COLUMNS:
                     continue
                 cols = [c for c in cols if c in LEAN_COLUMNS[name]]
-            where = [f"s.status IN {_CURRENT_SQL}"]
+            where = [f"s.status IN {ACCEPTED_STATUSES_SQL}"]
             params: dict[str, Any] = {}
             if counties is not None:
                 where.append("f.county_code IN :counties")
@@ -385,10 +381,10 @@ def _restatus(conn: Connection, county_code: str, period: str) -> None:
         text("SELECT version, status, warnings FROM submission WHERE county_code = :c AND period = :p"),
         {"c": county_code, "p": period},
     ).all()
-    accepted = [r for r in rows if r.status != REJECTED]
+    accepted = [r for r in rows if r.status != S.REJECTED]
     top = max((r.version for r in accepted), default=None)
     for r in accepted:
-        want = (ACCEPTED_WITH_WARNINGS if r.warnings else ACCEPTED) if r.version == top else SUPERSEDED
+        want = (S.ACCEPTED_WITH_WARNINGS if r.warnings else S.ACCEPTED) if r.version == top else S.SUPERSEDED
         if want != r.status:
             conn.execute(
                 text(f"UPDATE submission SET status = :s WHERE {_KEY_WHERE}"),
@@ -413,8 +409,8 @@ def load_version(
     issues = _prepare_issues(findings, key)
     errors = int((issues["severity"] == "error").sum())
     warnings = int((issues["severity"] == "warning").sum())
-    rejected = errors > 0 or sub.get("status") == REJECTED
-    status = REJECTED if rejected else (ACCEPTED_WITH_WARNINGS if warnings else ACCEPTED)
+    rejected = errors > 0 or sub.get("status") == S.REJECTED
+    status = S.REJECTED if rejected else (S.ACCEPTED_WITH_WARNINGS if warnings else S.ACCEPTED)
     # Nothing of a rejected version is loaded (submission.md "Severity").
     fact_frames = {} if rejected else _prepare_facts(facts, key)
 
