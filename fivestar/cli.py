@@ -60,7 +60,10 @@ def log_file() -> Path:
     """Where a failing command writes its details: processed/logs/fivestar.log (else the temp folder)."""
     from fivestar.settings import load_settings
 
-    for folder in (load_settings().processed_dir / "logs", Path(tempfile.gettempdir())):
+    processed = load_settings().processed_dir
+    # Never create the processed folder just for a log: a failed check leaves no trace there.
+    candidates = [processed / "logs"] if processed.is_dir() else []
+    for folder in (*candidates, Path(tempfile.gettempdir())):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / "fivestar.log"
@@ -101,7 +104,7 @@ def clean_failures(command: Callable[..., None]) -> Callable[..., None]:
         except (typer.Exit, typer.Abort, TyperException):  # typer's own usage errors (exit 2)
             raise
         except WarehouseUnavailable as exc:
-            _fail(EXIT_WAREHOUSE, f"warehouse unreachable: {exc}", exc)
+            _fail(EXIT_WAREHOUSE, f"Warehouse unreachable: {exc}", exc)
         except (ConfigError, InvalidRunParameter) as exc:
             _fail(EXIT_USAGE, str(exc), exc)
         except DBAPIError as exc:

@@ -38,33 +38,31 @@ class RunContext:
 
 
 def check_folders(s: Settings) -> None:
-    """Raw and config folders exist and can be read; the processed folder exists (made if
-    missing) and can be written. A wrong path must fail loudly, never look like a quiet night."""
+    """Raw and config folders exist and can be read; the processed folder exists and can be
+    written, or can be made (`open_context` makes it). A wrong path must fail loudly, never
+    look like a quiet night."""
     config_folder(s.config_dir)
     if not s.raw_dir.is_dir():
         raise ConfigError(f"raw folder not found: {s.raw_dir} (FIVESTAR_RAW_DIR)")
     if not os.access(s.raw_dir, os.R_OK | os.X_OK):
         raise ConfigError(f"raw folder cannot be read: {s.raw_dir} (FIVESTAR_RAW_DIR)")
-    try:
-        s.processed_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"processed folder cannot be created: {s.processed_dir} (FIVESTAR_PROCESSED_DIR): "
-            f"{exc.strerror or exc}"
-        ) from exc
-    if not os.access(s.processed_dir, os.W_OK | os.X_OK):
-        raise ConfigError(f"processed folder cannot be written: {s.processed_dir} (FIVESTAR_PROCESSED_DIR)")
+    existing = next(
+        p for p in (s.processed_dir.absolute(), *s.processed_dir.absolute().parents) if p.exists()
+    )
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        what = "written" if existing == s.processed_dir.absolute() else "created"
+        raise ConfigError(f"processed folder cannot be {what}: {s.processed_dir} (FIVESTAR_PROCESSED_DIR)")
 
 
 def _load(s: Settings, params: RunParams | None) -> tuple[Rulebook, Registry, Limits, Engine]:
-    check_folders(s)
     rb = load_rulebook(s.config_dir)
     registry = load_registry(s.config_dir)
     if params is not None:
         check_registered(params, registry.county_codes)
     limits = load_limits(s.config_dir)
     engine = make_engine(s.warehouse_url)
-    check_reachable(engine)
+    check_reachable(engine)  # before the folders: exit 3 says the database, whatever else is wrong
+    check_folders(s)
     return rb, registry, limits, engine
 
 
@@ -77,5 +75,6 @@ def preflight(settings: Settings, params: RunParams | None = None) -> None:
 def open_context(settings: Settings | None = None, params: RunParams | None = None) -> RunContext:
     s = settings or load_settings()
     rb, registry, limits, engine = _load(s, params)
+    s.processed_dir.mkdir(parents=True, exist_ok=True)
     ensure_schema(engine)
     return RunContext(settings=s, rulebook=rb, registry=registry, limits=limits, engine=engine)
