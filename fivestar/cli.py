@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 import flows  # noqa: F401  (sets Prefect environment defaults before Prefect is imported)
+
+if TYPE_CHECKING:
+    from fivestar.settings import Settings
 
 app = typer.Typer(
     help="Five-Star Party Branch (五星支部) data pipeline.", no_args_is_help=True, add_completion=False
@@ -37,6 +40,22 @@ def _logging(verbose: bool) -> None:
     )
 
 
+def _check_id_hash_key(settings: Settings) -> None:
+    """Exit 2 when the built-in ID hash key would be used where it must not; else warn once."""
+    from fivestar.settings import id_hash_key_refusal
+
+    refusal = id_hash_key_refusal(settings)
+    if refusal:
+        console.print(f"[bold red]Refusing to start:[/] {refusal}", soft_wrap=True)
+        raise typer.Exit(2)
+    if settings.id_hash_key_is_default:
+        console.print(
+            "[yellow]Warning:[/] FIVESTAR_ID_HASH_KEY is not set; using the built-in key, which is "
+            "fine for trying fivestar on SQLite but not for real data (hashed IDs can be reversed).",
+            soft_wrap=True,
+        )
+
+
 @app.command()
 def run(
     period: Annotated[str | None, typer.Option(help="Only this month (YYYY-MM).")] = None,
@@ -51,11 +70,13 @@ def run(
     from fivestar.settings import load_settings
     from fivestar.warehouse.engine import WarehouseUnavailable, check_reachable, make_engine
 
+    settings = load_settings()
     try:  # fail fast, before Prefect starts its temporary server
-        check_reachable(make_engine(load_settings().warehouse_url))
+        check_reachable(make_engine(settings.warehouse_url))
     except WarehouseUnavailable as exc:
         console.print(f"[bold red]Warehouse unreachable:[/] {exc}")
         raise typer.Exit(3) from exc
+    _check_id_hash_key(settings)
     with console.status("running the pipeline ..."):
         try:
             from flows.nightly import fivestar_run
@@ -204,6 +225,9 @@ def serve(
     name: Annotated[str, typer.Option(help="Deployment name.")] = "nightly",
 ) -> None:
     """Register the nightly schedule with Prefect and serve it (Ctrl-C to stop)."""
+    from fivestar.settings import load_settings
+
+    _check_id_hash_key(load_settings())  # the scheduled runs use these settings
     from flows.serve import serve_nightly
 
     serve_nightly(cron=cron, name=name)
