@@ -15,7 +15,7 @@ import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -25,6 +25,9 @@ from typer.exceptions import TyperException
 
 import flows  # noqa: F401  (sets Prefect environment defaults before Prefect is imported)
 from fivestar.status import SubmissionStatus
+
+if TYPE_CHECKING:
+    from fivestar.settings import Settings
 
 app = typer.Typer(
     help="Five-Star Party Branch (五星支部) data pipeline.", no_args_is_help=True, add_completion=False
@@ -128,6 +131,17 @@ def clean_failures(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+def _warn_default_id_hash_key(settings: Settings) -> None:
+    """Once per command: the built-in key is fine for trying fivestar on SQLite, not for real data
+    (on PostgreSQL or with e-mail the run refuses to start: fivestar.context)."""
+    if settings.id_hash_key_is_default:
+        console.print(
+            "[yellow]Warning:[/] FIVESTAR_ID_HASH_KEY is not set; using the built-in key, which is "
+            "fine for trying fivestar on SQLite but not for real data (hashed IDs can be reversed).",
+            soft_wrap=True,
+        )
+
+
 @app.command()
 @clean_failures
 def run(
@@ -143,7 +157,9 @@ def run(
     from fivestar.settings import load_settings
 
     params = parse_run_params(period, county, force)
-    preflight(load_settings(), params)  # fail fast, before Prefect starts its temporary server
+    settings = load_settings()
+    preflight(settings, params)  # fail fast, before Prefect starts its temporary server
+    _warn_default_id_hash_key(settings)
     with console.status("running the pipeline ..."):
         from flows.nightly import fivestar_run
 
@@ -281,6 +297,14 @@ def serve(
     name: Annotated[str, typer.Option(help="Deployment name.")] = "nightly",
 ) -> None:
     """Register the nightly schedule with Prefect and serve it (Ctrl-C to stop)."""
+    from fivestar.config import ConfigError
+    from fivestar.settings import id_hash_key_refusal, load_settings
+
+    settings = load_settings()
+    refusal = id_hash_key_refusal(settings)  # the scheduled runs use these settings
+    if refusal:
+        raise ConfigError(refusal)
+    _warn_default_id_hash_key(settings)
     from flows.serve import serve_nightly
 
     serve_nightly(cron=cron, name=name)

@@ -23,7 +23,7 @@ from fivestar.config import (
     load_rulebook,
 )
 from fivestar.run_params import RunParams, check_registered
-from fivestar.settings import Settings, load_settings
+from fivestar.settings import Settings, id_hash_key_refusal, load_settings
 from fivestar.warehouse.engine import check_reachable, make_engine
 from fivestar.warehouse.schema import ensure_schema
 
@@ -62,6 +62,9 @@ def _load(s: Settings, params: RunParams | None) -> tuple[Rulebook, Registry, Li
     limits = load_limits(s.config_dir)
     engine = make_engine(s.warehouse_url)
     check_reachable(engine)  # before the folders: exit 3 says the database, whatever else is wrong
+    refusal = id_hash_key_refusal(s)  # every entry point: CLI, `fivestar serve`, deployment workers
+    if refusal:
+        raise ConfigError(refusal)
     check_folders(s)
     return rb, registry, limits, engine
 

@@ -10,6 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+# Anyone with the source has this key: hashes made with it are reversible (an ID has few
+# unknown digits). Only the SQLite quickstart may use it (id_hash_key_refusal).
+DEFAULT_ID_HASH_KEY = "fivestar-default-id-key"
+
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
@@ -28,7 +32,7 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
-    id_hash_key: str = "fivestar-default-id-key"
+    id_hash_key: str = DEFAULT_ID_HASH_KEY
     it_alert_email: str | None = None
     it_alert_webhook: str | None = None
     # Where per-county work runs (flows/runners.py): "local", "dask" (a local cluster of
@@ -48,6 +52,32 @@ class Settings:
     def email_enabled(self) -> bool:
         return bool(self.smtp_host)
 
+    @property
+    def id_hash_key_is_default(self) -> bool:
+        return self.id_hash_key == DEFAULT_ID_HASH_KEY
+
+
+def id_hash_key_refusal(s: Settings) -> str | None:
+    """Why a run must not start with the built-in ID hash key (one line), or None.
+
+    Refused on PostgreSQL (a shared warehouse) and with e-mail configured (hashes leave the
+    machine); the SQLite quickstart may run with it (the CLI warns).
+    """
+    if not s.id_hash_key_is_default:
+        return None
+    where = [
+        *(["on a PostgreSQL warehouse"] if s.warehouse_url.lower().startswith("postgres") else []),
+        *(["with e-mail configured (FIVESTAR_SMTP_HOST)"] if s.email_enabled else []),
+    ]
+    if not where:
+        return None
+    return (
+        f"Refusing to start: FIVESTAR_ID_HASH_KEY is not set, and fivestar will not run {' and '.join(where)}, because "
+        "resident-ID hashes made with the built-in key can be reversed. Set FIVESTAR_ID_HASH_KEY "
+        "to a long random secret (e.g. from `python3 -c 'import secrets; print(secrets.token_hex(32))'`) "
+        "and keep it unchanged between runs."
+    )
+
 
 def load_settings() -> Settings:
     return Settings(
@@ -61,7 +91,7 @@ def load_settings() -> Settings:
         smtp_user=_env("FIVESTAR_SMTP_USER"),
         smtp_password=_env("FIVESTAR_SMTP_PASSWORD"),
         smtp_starttls=(_env("FIVESTAR_SMTP_STARTTLS", "false") or "").lower() in ("1", "true", "yes", "on"),
-        id_hash_key=_env("FIVESTAR_ID_HASH_KEY", "fivestar-default-id-key") or "",
+        id_hash_key=_env("FIVESTAR_ID_HASH_KEY", DEFAULT_ID_HASH_KEY) or DEFAULT_ID_HASH_KEY,
         it_alert_email=_env("FIVESTAR_IT_ALERT_EMAIL"),
         it_alert_webhook=_env("FIVESTAR_IT_ALERT_WEBHOOK"),
         task_runner=(_env("FIVESTAR_TASK_RUNNER", "local") or "local").strip(),

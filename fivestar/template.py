@@ -42,6 +42,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from fivestar import cells
 from fivestar.config import BRANCH_TYPES, TYPE_COLUMN, Column, Registry, Rulebook, SheetSpec
+from fivestar.report.xlsx import set_text
 from fivestar.validate.messages import warn_message
 from fivestar.validate.suites import TYPE_TEXT, build_suites, column_ranges, range_text
 
@@ -367,6 +368,16 @@ def _protect(ws: Worksheet) -> None:
     p.selectUnlockedCells = False
 
 
+def _put(ws: Worksheet, row: int, column: int, value: Any) -> Any:
+    """The cell at (row, column) holding `value`; text (registry names!) never becomes a formula."""
+    cell = ws.cell(row=row, column=column)
+    if isinstance(value, str):
+        set_text(cell, value)
+    elif value is not None:
+        cell.value = value
+    return cell
+
+
 def _list_formula(wb: Workbook, values: list[str], state: dict[str, int]) -> str:
     """An inline list ("是,否") when it fits Excel's 255 characters, else a hidden-sheet range."""
     inline = ",".join(values)
@@ -380,7 +391,7 @@ def _list_formula(wb: Workbook, values: list[str], state: dict[str, int]) -> str
     state["next"] = col + 1
     letter = get_column_letter(col)
     for i, v in enumerate(values, start=1):
-        c = ws.cell(row=i, column=col, value=v)
+        c = _put(ws, i, col, v)
         c.number_format = "@"
     return f"{quote_sheetname(LISTS_SHEET)}!${letter}$1:${letter}${max(1, len(values))}"
 
@@ -435,7 +446,7 @@ def _data_sheet(
         letter = get_column_letter(j)
         plan = _plan(ctx, spec, col, letter)
         plans.append(plan)
-        head = ws.cell(row=1, column=j, value=col.header)
+        head = _put(ws, 1, j, col.header)
         _style_header(head)
         note = [stars.get(col.star_code or "", ""), f"口径：{col.basis}" if col.basis else "", plan.rule]
         if col.key in carried_keys:
@@ -457,9 +468,9 @@ def _data_sheet(
             key = plan.column.key
             c = ws.cell(row=i, column=j)
             if key in values and values[key] is not None:
-                c.value = values[key]
+                _put(ws, i, j, values[key])
             elif carried and (code, key) in carried:
-                c.value = carried[(code, key)]
+                _put(ws, i, j, carried[(code, key)])
                 c.fill = CARRY_FILL
                 if cell_comments:
                     c.comment = Comment(CARRY_COMMENT, COMMENT_AUTHOR, width=160, height=40)
@@ -485,17 +496,17 @@ def _cover(wb: Workbook, ctx: _Ctx) -> None:
     cover_msgs = {k[1]: v for k, v in ctx.messages.items() if k[0] == "cover"}
     for i, f in enumerate(ctx.rb.cover_fields, start=1):
         key = f["key"]
-        a = ws.cell(row=i, column=1, value=f["label"])
+        a = _put(ws, i, 1, f["label"])
         a.font = Font(bold=True)
         a.fill = HEADER_FILL
         a.border = BORDER
         a.protection = LOCKED
-        b = ws.cell(row=i, column=2, value=values.get(key))
+        b = _put(ws, i, 2, values.get(key))
         b.number_format = "@"  # text: the code keeps its digits, the period stays "2026-11"
         b.border = BORDER
         # Code and name identify the template's county; everything else is the clerk's.
         b.protection = LOCKED if key in ("county_code", "county_name") else UNLOCKED
-        c = ws.cell(row=i, column=3, value=hints.get(key, ""))
+        c = _put(ws, i, 3, hints.get(key, ""))
         c.font = Font(color="7F7F7F")
         if key == "email":
             formula = f'AND(ISNUMBER(FIND("@",B{i})),ISNUMBER(FIND(".",B{i},FIND("@",B{i}))))'
@@ -540,7 +551,7 @@ def _guide(
     def line(*values: Any, bold: bool = False, fill: PatternFill | None = None) -> None:
         nonlocal row
         for j, v in enumerate(values, start=1):
-            c = ws.cell(row=row, column=j, value=v)
+            c = _put(ws, row, j, v)
             c.alignment = Alignment(vertical="top", wrap_text=j > 1 and len(values) > 1)
             if bold:
                 c.font = Font(bold=True)
@@ -550,7 +561,7 @@ def _guide(
         row += 1
 
     title = f"{ctx.county_name}（{ctx.county}）{ctx.period} 五星支部创建数据报送模板 填报说明"
-    ws.cell(row=row, column=1, value=title).font = Font(bold=True, size=14)
+    _put(ws, row, 1, title).font = Font(bold=True, size=14)
     row += 2
     line("一、填写要求", bold=True)
     notes = [

@@ -275,3 +275,11 @@ CREATE TABLE IF NOT EXISTS alert_delivery (
     alert_key    TEXT             -- e.g. submission:<county>:<period>:v<version> (alerts.deliver)
 );
 CREATE INDEX IF NOT EXISTS ix_alert_delivery_sub ON alert_delivery (county_code, period, version);
+
+-- ---------------------------------------------------------------- run lock
+-- Never holds rows. On PostgreSQL a run holds LOCK TABLE run_lock IN EXCLUSIVE MODE for
+-- its whole duration (fivestar/warehouse/lock.py): only roles that may write this table
+-- (its owner, the loader) can take that lock, so reporting logins cannot stall a run.
+CREATE TABLE IF NOT EXISTS run_lock (
+    note TEXT
+);

@@ -1,14 +1,9 @@
 -- Reporting views (interfaces.md "Reporting views in the warehouse"): names and listed
--- columns are a contract; later columns are extras. Dropped and recreated on every
--- ensure_schema, dependants first (portable: SQLite has no DROP VIEW ... CASCADE).
+-- columns are a contract; later columns are extras. ensure_schema (re)creates a view only
+-- when its text here changed (a hash per view in meta), never drops one under BI readers:
+-- on PostgreSQL it uses CREATE OR REPLACE VIEW, so keep a changed view's columns as they
+-- were and add new ones at the end. A view must come after the views it reads.
 -- Only rpt_* views are for BI users; they read derived tables, facts and the registry.
-
-DROP VIEW IF EXISTS rpt_area_summary;
-DROP VIEW IF EXISTS rpt_branch_star;
-DROP VIEW IF EXISTS rpt_branch_rating;
-DROP VIEW IF EXISTS rpt_submission;
-DROP VIEW IF EXISTS rpt_dq_issue;
-DROP VIEW IF EXISTS rpt_points_tally;
 
 -- One row per branch and year: the as-of rating of its county's latest accepted month of
 -- that year, for every branch in that month's roster (the roster version the rating used).

@@ -7,7 +7,8 @@ Out:
   does not exist yet) and PostgreSQL (a fresh schema per test inside a database created
   for the test module and dropped afterwards, so parallel runs never collide);
 - `warehouse_engine`: an Engine on that URL with the schema applied;
-- `config_dir`, `rulebook`: the repository's default configuration.
+- `config_dir`, `rulebook`: the repository's default configuration;
+- FIVESTAR_ID_HASH_KEY set to TEST_ID_HASH_KEY for the whole session (autouse).
 Without PostgreSQL the PostgreSQL cases are skipped, except with CI=true: then they fail.
 """
 
@@ -29,6 +30,24 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER_URL = os.environ.get(
     "FIVESTAR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
+
+# Runs on PostgreSQL or with e-mail refuse the built-in resident-ID hash key (settings.py):
+# every test process uses this one instead (tests of that refusal unset it themselves).
+TEST_ID_HASH_KEY = "fivestar-test-id-hash-key"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _id_hash_key() -> Iterator[None]:
+    old = os.environ.get("FIVESTAR_ID_HASH_KEY")
+    os.environ["FIVESTAR_ID_HASH_KEY"] = TEST_ID_HASH_KEY
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("FIVESTAR_ID_HASH_KEY", None)
+        else:
+            os.environ["FIVESTAR_ID_HASH_KEY"] = old
 
 
 def pytest_configure(config: pytest.Config) -> None:

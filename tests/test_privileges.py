@@ -77,6 +77,7 @@ TABLES = (
     "registry_region",
     "alert_delivery",
     "meta",
+    "run_lock",
 )
 
 
@@ -95,6 +96,7 @@ class Warehouse:
     roles: Roles
     root: Path
     cli: subprocess.CompletedProcess[bytes]
+    env: dict[str, str] | None = None  # of the loader's `fivestar run`
 
     def url(
         self, role: str | None = None, password: str | None = None, schema: str | bool | None = None
@@ -193,7 +195,9 @@ def wh(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
             FIVESTAR_SMTP_PORT=str(_free_port()),  # nothing listens: every e-mail fails
             FIVESTAR_SMTP_USER="fivestar",
             FIVESTAR_SMTP_PASSWORD=SMTP_PW,
+            FIVESTAR_ID_HASH_KEY=f"test-id-key-{TAG}",
         )
+        w.env = env
         w.cli = subprocess.run(
             [sys.executable, "-m", "fivestar.cli", "run", "-v"],
             env=env,
@@ -471,3 +475,57 @@ def test_roles_refuse_sqlite(tmp_path: Path) -> None:
     with pytest.raises(RolesError, match="PostgreSQL"):
         apply_roles(engine)
     engine.dispose()
+
+
+# ----------------------------------------------------------------------------- readers never break or stall a run
+def test_a_reporting_temp_view_does_not_break_the_next_run(wh: Warehouse) -> None:
+    """A BI login keeps `CREATE TEMP VIEW … AS SELECT * FROM rpt_submission` open: the next
+    `fivestar run` (views unchanged: left alone, never dropped under readers) exits 0."""
+    assert wh.env is not None
+    bi = create_engine(wh.url(wh.roles.reporting, REPORT_PW))
+    try:
+        with bi.connect() as conn:
+            conn.exec_driver_sql("CREATE TEMP VIEW v AS SELECT * FROM rpt_submission")
+            conn.commit()
+            proc = subprocess.run(
+                [sys.executable, "-m", "fivestar.cli", "run"],
+                env={**wh.env, "PREFECT_HOME": str(wh.root / ".prefect-again")},
+                cwd=wh.root,
+                capture_output=True,
+                timeout=900,
+            )
+            out = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
+            assert proc.returncode == 0, out[-3000:]
+            assert conn.exec_driver_sql("SELECT count(*) FROM v").scalar() == 2  # the reader's view works
+    finally:
+        bi.dispose()
+
+
+def test_reporting_and_county_logins_cannot_take_or_stall_the_run_lock(wh: Warehouse) -> None:
+    from fivestar.warehouse import run_lock
+    from fivestar.warehouse.dialect import advisory_key
+
+    reporting = make_engine(wh.url(wh.roles.reporting, REPORT_PW))
+    loader = make_engine(wh.url(wh.roles.loader, LOADER_PW))
+    try:
+        with (
+            pytest.raises(sa_exc.ProgrammingError, match="permission denied"),
+            run_lock(reporting, wait=False),
+        ):
+            pass
+        for mode in ("EXCLUSIVE", "ACCESS EXCLUSIVE", "SHARE ROW EXCLUSIVE", "ACCESS SHARE"):
+            assert wh.denied(wh.roles.reporting, f"BEGIN; LOCK TABLE run_lock IN {mode} MODE; COMMIT")
+            for login in wh.roles.county_logins.values():
+                assert wh.denied(login, f'BEGIN; LOCK TABLE "{wh.schema}".run_lock IN {mode} MODE; COMMIT')
+        # The advisory keys earlier releases locked on are no obstacle any more.
+        with reporting.connect() as conn:
+            for name in ("run", "schema"):
+                assert conn.exec_driver_sql(
+                    f"SELECT pg_try_advisory_lock({advisory_key(name, wh.schema)})"
+                ).scalar()
+            ensure_schema(loader)
+            with run_lock(loader, wait=False):
+                pass
+    finally:
+        reporting.dispose()
+        loader.dispose()

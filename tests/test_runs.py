@@ -292,6 +292,8 @@ class Province:
             "FIVESTAR_CONFIG_DIR": str(self.config),
             "FIVESTAR_PROCESSED_DIR": str(self.processed),
             "FIVESTAR_WAREHOUSE_URL": self.url,
+            # `fivestar run` on PostgreSQL refuses the built-in key; in-process runs use the same.
+            "FIVESTAR_ID_HASH_KEY": "fivestar-test-id-hash-key",
         }
 
     def run(self, **params: Any) -> dict[str, Any]:

@@ -847,3 +847,29 @@ def test_email_opt_in(
     lz_path = next(p for p in paths if p.name.startswith(LZ))
     assert att.get_filename() == lz_path.name
     assert att.get_content() == lz_path.read_bytes()
+
+
+def test_registry_text_is_never_a_formula(rulebook: Rulebook, tmp_path: Path) -> None:
+    """A registry name such as =HYPERLINK(...) is written as text (data type 's', quote
+    prefix) in every sheet it reaches, and no cell of the template is a formula."""
+    evil = '=HYPERLINK("http://evil.example/r","reg")'
+    brs = W.branches(LZ, 2, 2)
+    brs[2]["name"] = evil  # the first 社区 (lowest code): roster, 社区指标 and the guide's example
+    brs[2]["township"] = "+1+1"
+    brs[0]["name"] = "@SUM(1,1)"  # a 村
+    reg = Registry(regions=W.registry_frame({LZ: "-1+林州市"}, {LZ: brs}), submitters=pd.DataFrame())
+    path = write_template(rulebook, reg, LZ, PERIOD, tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(path)
+    seen: dict[str, set[str]] = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                assert c.data_type != "f", f"{ws.title}!{c.coordinate} is a formula: {c.value!r}"
+                if isinstance(c.value, str) and c.value.startswith(("=", "+", "-", "@")):
+                    assert c.data_type == "s" and c.quotePrefix, f"{ws.title}!{c.coordinate}"
+                    seen.setdefault(c.value, set()).add(ws.title)
+    roster, villages, communities = (rulebook.sheets["roster"].sheet, "村指标", "社区指标")
+    assert {roster, communities, GUIDE_SHEET} <= seen[evil]
+    assert {roster, villages} <= seen["@SUM(1,1)"]
+    assert roster in seen["+1+1"]
+    assert rulebook.cover_sheet in seen["-1+林州市"]

@@ -7,6 +7,9 @@ that with_retry retries only transient OperationalErrors, three times at most.
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 import threading
 import time
 
@@ -98,3 +101,49 @@ def test_retry_transient_errors(monkeypatch) -> None:
     with pytest.raises(sa_exc.ProgrammingError):
         with_retry(broken_sql)
     assert calls["n"] == 1  # not transient: no retry
+
+
+def test_a_waiting_run_says_who_holds_the_lock(
+    warehouse_engine: Engine, warehouse_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The waiting run logs "waiting for the run lock held by pid … since …" every
+    log_every_s (30 s by default; a fraction of a second here), then gets the lock."""
+    other = make_engine(warehouse_url)
+    caplog.set_level(logging.WARNING, logger="fivestar.warehouse.lock")
+    got_it = threading.Event()
+
+    def second() -> None:
+        with run_lock(other, wait=True, log_every_s=0.1):
+            got_it.set()
+
+    def waiting_lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "waiting for the run lock" in r.getMessage()]
+
+    try:
+        with run_lock(warehouse_engine):
+            t = threading.Thread(target=second)
+            t.start()
+            until = time.monotonic() + 30
+            while len(waiting_lines()) < 2 and time.monotonic() < until:
+                time.sleep(0.05)
+            assert not got_it.is_set()
+        t.join(30)
+        assert got_it.is_set()
+    finally:
+        other.dispose()
+    lines = waiting_lines()
+    assert len(lines) >= 2, caplog.text
+    pattern = (
+        rf"waiting for the run lock held by pid {os.getpid()} on \S+ since \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d"
+    )
+    assert all(re.match(pattern, line) for line in lines), lines
+
+
+def test_refused_lock_names_the_holder(warehouse_engine: Engine, warehouse_url: str) -> None:
+    other = make_engine(warehouse_url)
+    try:
+        with run_lock(warehouse_engine), pytest.raises(RunLocked) as info, run_lock(other, wait=False):
+            pass
+    finally:
+        other.dispose()
+    assert f"pid {os.getpid()} on " in str(info.value) and " since " in str(info.value)

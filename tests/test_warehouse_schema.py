@@ -9,6 +9,7 @@ NA/NaN/NaT as NULL and numpy values as plain values.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 
 import numpy as np
@@ -237,6 +238,100 @@ def test_reader_grants_on_views_survive_ensure_schema(warehouse_engine: Engine) 
             }
         assert got == {"rpt_submission": True, "rpt_area_summary": True, "rpt_dq_issue": False}
     finally:
+        with warehouse_engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+
+
+# ----------------------------------------------------------------------------- views under readers
+def _view_hashes(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT key, value FROM meta WHERE key LIKE 'view_sha256:%'")).all()
+    return dict(rows)
+
+
+def test_views_are_left_alone_unless_their_sql_changed(warehouse_engine: Engine) -> None:
+    hashes = _view_hashes(warehouse_engine)
+    assert set(hashes) == {f"view_sha256:{v}" for v in tables.RPT_VIEWS}
+    with warehouse_engine.begin() as conn:
+        # Stand-in for an older release's text: a view the next ensure_schema must replace.
+        conn.exec_driver_sql("DROP VIEW rpt_submission")
+        conn.exec_driver_sql("CREATE VIEW rpt_submission AS SELECT county_code FROM submission")
+        conn.execute(sa.text("UPDATE meta SET value = 'old' WHERE key = 'view_sha256:rpt_submission'"))
+    ensure_schema(warehouse_engine)
+    assert _view_hashes(warehouse_engine) == hashes
+    with warehouse_engine.connect() as conn:
+        cols = tuple(conn.execute(sa.text("SELECT * FROM rpt_submission WHERE 1 = 0")).keys())
+    assert cols[: len(tables.RPT_VIEWS["rpt_submission"])] == tables.RPT_VIEWS["rpt_submission"]
+
+
+def _pg_only(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("dependants that block DROP VIEW exist on PostgreSQL only")
+
+
+def test_a_readers_temp_view_does_not_break_ensure_schema(
+    warehouse_engine: Engine, warehouse_url: str
+) -> None:
+    """A BI session keeps a TEMP VIEW on rpt_submission: views are never dropped under it,
+    an unchanged view is left alone and a changed one is replaced in place."""
+    _pg_only(warehouse_engine)
+    reader = make_engine(warehouse_url)
+    try:
+        with reader.connect() as bi:
+            bi.exec_driver_sql("CREATE TEMP VIEW mine AS SELECT * FROM rpt_submission")
+            bi.commit()
+            ensure_schema(warehouse_engine)  # nothing changed
+            with warehouse_engine.begin() as conn:  # as after an upgrade that changed the view's text
+                conn.execute(sa.text("UPDATE meta SET value = 'old' WHERE key LIKE 'view_sha256:%'"))
+            ensure_schema(warehouse_engine)
+            assert bi.exec_driver_sql("SELECT count(*) FROM mine").scalar() == 0
+    finally:
+        reader.dispose()
+    assert "old" not in _view_hashes(warehouse_engine).values()
+
+
+def test_a_view_change_that_cannot_be_made_in_place(
+    warehouse_engine: Engine, warehouse_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Columns PostgreSQL cannot replace in place: views are recreated with their grants;
+    while a reader's object depends on them they are kept and a warning says why."""
+    _pg_only(warehouse_engine)
+    role = f"fs_reader_{uuid.uuid4().hex[:10]}"
+    with warehouse_engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} NOLOGIN")
+        conn.exec_driver_sql(f"GRANT SELECT ON rpt_points_tally TO {role}")
+
+    def older_release() -> None:  # rpt_points_tally had an extra column then
+        with warehouse_engine.begin() as conn:
+            body = conn.exec_driver_sql("SELECT pg_get_viewdef('rpt_points_tally')").scalar_one()
+            conn.exec_driver_sql(
+                f"CREATE OR REPLACE VIEW rpt_points_tally AS SELECT v.*, 1 AS gone FROM ({body.rstrip(';')}) v"
+            )
+            conn.execute(sa.text("UPDATE meta SET value = 'old' WHERE key = 'view_sha256:rpt_points_tally'"))
+
+    reader = make_engine(warehouse_url)
+    try:
+        older_release()
+        with reader.connect() as bi:
+            bi.exec_driver_sql("CREATE TEMP VIEW mine AS SELECT * FROM rpt_points_tally")
+            bi.commit()
+            caplog.set_level(logging.INFO, logger="fivestar.warehouse.schema")
+            ensure_schema(warehouse_engine)  # no error: the old view stays, with a warning
+            assert "kept as they were" in caplog.text and "mine" in caplog.text
+            assert bi.exec_driver_sql("SELECT count(*) FROM mine").scalar() == 0
+            assert _view_hashes(warehouse_engine)["view_sha256:rpt_points_tally"] == "old"  # retried next run
+        reader.dispose()  # the session ends, and with it its temp view
+        ensure_schema(warehouse_engine)  # now the views are recreated
+        with warehouse_engine.connect() as conn:
+            cols = conn.execute(sa.text("SELECT * FROM rpt_points_tally WHERE 1 = 0")).keys()
+            granted = conn.execute(
+                sa.text("SELECT has_table_privilege(:r, 'rpt_points_tally', 'SELECT')"), {"r": role}
+            ).scalar()
+        assert "gone" not in cols and granted is True
+        assert _view_hashes(warehouse_engine)["view_sha256:rpt_points_tally"] != "old"
+    finally:
+        reader.dispose()
         with warehouse_engine.begin() as conn:
             conn.exec_driver_sql(f"DROP OWNED BY {role}")
             conn.exec_driver_sql(f"DROP ROLE {role}")

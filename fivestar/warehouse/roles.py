@@ -7,9 +7,10 @@ Out: these roles, created if missing and (re)granted on every call (idempotent):
 
 - `<prefix>_loader` — LOGIN; owns the warehouse schema and every table and view in it.
   The pipeline connects as this role (FIVESTAR_WAREHOUSE_URL), so the views it
-  recreates on each run stay owned by it and keep their grants.
+  replaces after an upgrade stay owned by it and keep their grants.
 - `<prefix>_reporting` — LOGIN for BI tools: USAGE on the schema and SELECT on the
-  `rpt_*` views only; every table (facts, submitters' contacts, run records) is closed.
+  `rpt_*` views only; every table (facts, submitters' contacts, run records) is closed,
+  `run_lock` too: only the loader can take the run lock (lock.py), no reader stalls a run.
 - county logins (optional) `<prefix>_county_<code>` — each sees the `rpt_*` views with
   only its own county's rows. Row-level security on every base table that has a
   `county_code` column (ENABLE, not FORCE: the loader, the owner, is exempt and its COPY

@@ -1,23 +1,37 @@
 """Create or update the warehouse schema.
 
 In: an Engine. Out: every table of sql/001_schema.sql (CREATE TABLE IF NOT EXISTS) and
-the rpt_* views of sql/002_views.sql (dropped and recreated), applied in file-name
-order inside one transaction; running it again changes nothing else.
+the rpt_* views of sql/002_views.sql, applied in file-name order inside one transaction;
+running it again changes nothing else. A view is (re)created only when it is missing or
+its SQL text changed (its sha256 is kept in meta as `view_sha256:<name>`), so BI readers
+and their own objects on the views are left alone on every ordinary run. On PostgreSQL a
+changed view is replaced with CREATE OR REPLACE VIEW (owner, grants and dependants kept);
+only a change that PostgreSQL cannot replace in place drops and recreates the views, and
+if an object outside fivestar depends on them, the old views are kept and a warning says
+why (tried again on the next run).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from fivestar.warehouse import dialect
 from fivestar.warehouse.retry import retrying
 
+log = logging.getLogger(__name__)
+
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
-_CREATE_VIEW = re.compile(r"CREATE\s+VIEW\s+([a-z_][a-z0-9_]*)", re.IGNORECASE)
+VIEW_HASH_KEY = "view_sha256:"  # meta key prefix; the view name follows
+_CREATE_VIEW = re.compile(r"CREATE\s+VIEW\s+([a-z_][a-z0-9_]*)\s", re.IGNORECASE)
+_DEPENDENTS_EXIST = "2BP01"  # SQLSTATE dependent_objects_still_exist
+_RAW = {"no_parameters": True}  # the driver must not read '%' in SQL text as a placeholder
 
 
 def schema_statements(dialect_name: str, sql_dir: Path = SQL_DIR) -> list[str]:
@@ -49,26 +63,105 @@ def get_meta(conn: Connection, key: str) -> str | None:
     return conn.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar_one_or_none()
 
 
+def view_digest(statement: str) -> str:
+    """sha256 of a view's CREATE statement (comments are stripped before: they never count)."""
+    return hashlib.sha256(statement.encode("utf-8")).hexdigest()
+
+
+def _serialise(conn: Connection) -> None:
+    """PostgreSQL: one ensure_schema at a time per schema (two replacing views would deadlock)."""
+    meta = "SELECT to_regclass(quote_ident(current_schema()) || '.meta')"
+    if conn.exec_driver_sql(meta).scalar() is None:
+        # First run on an empty schema: nothing to lock yet (and no reporting role exists).
+        schema = conn.exec_driver_sql(dialect.PG_CURRENT_SCHEMA).scalar_one()
+        conn.exec_driver_sql(dialect.PG_XACT_LOCK % dialect.advisory_key("schema", schema))
+    if conn.exec_driver_sql(meta).scalar() is not None:
+        # A table lock only the owner may take (an advisory key anyone can compute and hold).
+        conn.exec_driver_sql("LOCK TABLE meta IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _replace_in_place(conn: Connection, views: list[tuple[str, str]]) -> bool:
+    """CREATE OR REPLACE each view; False (nothing changed) when PostgreSQL refuses one."""
+    try:
+        with conn.begin_nested():
+            for _name, stmt in views:
+                conn.exec_driver_sql(
+                    _CREATE_VIEW.sub(r"CREATE OR REPLACE VIEW \1 ", stmt, count=1), execution_options=_RAW
+                )
+    except DBAPIError as e:  # e.g. a column renamed, dropped or retyped
+        log.info("views cannot be replaced in place (%s); recreating them", _reason(e))
+        return False
+    return True
+
+
+def _recreate_all(conn: Connection, views: list[tuple[str, str]]) -> bool:
+    """Drop every view of sql/ (dependants first) and create them again, grants restored.
+
+    False (nothing changed) when an object outside fivestar depends on one of them.
+    """
+    grants = conn.exec_driver_sql(dialect.PG_VIEW_GRANTS, execution_options=_RAW).all()
+    try:
+        with conn.begin_nested():
+            for name, _stmt in reversed(views):
+                conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}", execution_options=_RAW)  # never CASCADE
+            for _name, stmt in views:
+                conn.exec_driver_sql(stmt, execution_options=_RAW)
+    except DBAPIError as e:
+        if getattr(e.orig, "sqlstate", None) != _DEPENDENTS_EXIST:
+            raise
+        log.warning(
+            "the rpt_* views changed but were kept as they were (%s); drop the objects that "
+            "depend on them, then run fivestar again to update the views",
+            _reason(e),
+        )
+        return False
+    names = {n for n, _ in views}
+    for grantee, privilege, table in grants:
+        if table in names:
+            conn.exec_driver_sql(dialect.pg_grant(grantee, privilege, table), execution_options=_RAW)
+    return True
+
+
+def _reason(e: DBAPIError) -> str:
+    orig = getattr(e, "orig", None) or e
+    lines = [ln.strip() for ln in str(orig).splitlines() if ln.strip() and not ln.startswith("HINT:")]
+    return "; ".join(lines)[:300]
+
+
+def _ensure_views(conn: Connection, views: list[tuple[str, str]], pg: bool) -> None:
+    existing = set(inspect(conn).get_view_names())
+    stored = {
+        k.removeprefix(VIEW_HASH_KEY): v
+        for k, v in conn.execute(
+            text("SELECT key, value FROM meta WHERE key LIKE :p"), {"p": VIEW_HASH_KEY + "%"}
+        ).all()
+    }
+    changed = [(n, s) for n, s in views if n not in existing or stored.get(n) != view_digest(s)]
+    if not changed:
+        return
+    if not pg:
+        # SQLite checks no dependants on DROP VIEW and readers never block it (WAL).
+        for name, stmt in changed:
+            conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
+            conn.exec_driver_sql(stmt)
+    elif not (_replace_in_place(conn, changed) or _recreate_all(conn, views)):
+        return
+    for name, stmt in changed:
+        set_meta(conn, VIEW_HASH_KEY + name, view_digest(stmt))
+    log.info("views updated: %s", ", ".join(n for n, _ in changed))
+
+
 @retrying
 def ensure_schema(engine: Engine) -> None:
-    """Apply sql/*.sql (idempotent): tables if missing, views always recreated.
-
-    On PostgreSQL, grants other roles held on rpt_* views (BI readers) are restored.
-    """
+    """Apply sql/*.sql (idempotent): tables if missing, views only when missing or changed."""
     name = dialect.name_of(engine)
     statements = schema_statements(name)
+    views = [(m.group(1), st) for st in statements if (m := _CREATE_VIEW.match(st))]
+    others = [st for st in statements if not _CREATE_VIEW.match(st)]
+    pg = name == dialect.POSTGRES
     with engine.begin() as conn:
-        pg = name == dialect.POSTGRES
         if pg:
-            # Two processes recreating views at once would deadlock; serialise them.
-            schema = conn.exec_driver_sql(dialect.PG_CURRENT_SCHEMA).scalar_one()
-            conn.exec_driver_sql(dialect.PG_XACT_LOCK % dialect.advisory_key("schema", schema))
-        # no_parameters: the driver must not read '%' in SQL text as a placeholder.
-        raw = {"no_parameters": True}
-        grants = conn.exec_driver_sql(dialect.PG_VIEW_GRANTS, execution_options=raw).all() if pg else []
-        for stmt in statements:
-            conn.exec_driver_sql(stmt, execution_options=raw)
-        created = {m.group(1) for st in statements if (m := _CREATE_VIEW.match(st))}
-        for grantee, privilege, table in grants:
-            if table in created:
-                conn.exec_driver_sql(dialect.pg_grant(grantee, privilege, table), execution_options=raw)
+            _serialise(conn)
+        for stmt in others:
+            conn.exec_driver_sql(stmt, execution_options=_RAW)
+        _ensure_views(conn, views, pg)

@@ -26,6 +26,8 @@ RUN = ("run_id", "started_at", "finished_at", "params", "outcome", "rulebook_has
 
 DERIVE_QUEUE = ("county_code", "year", "enqueued_at")
 
+RUN_LOCK = ("note",)  # never holds rows: PostgreSQL runs lock the table (lock.py)
+
 ALERT_DELIVERY = (
     "id", "run_id", "county_code", "period", "version", "channel", "recipient",
     "attempted_at", "attempt", "outcome", "error", "alert_key",
@@ -101,6 +103,7 @@ ALL_TABLES: dict[str, tuple[str, ...]] = {
     **DERIVED,
     "derive_queue": DERIVE_QUEUE,
     "alert_delivery": ALERT_DELIVERY,
+    "run_lock": RUN_LOCK,
 }
 
 RPT_VIEWS: dict[str, tuple[str, ...]] = {
