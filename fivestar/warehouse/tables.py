@@ -31,6 +31,10 @@ ALERT_DELIVERY = (
     "attempted_at", "attempt", "outcome", "error", "alert_key",
 )  # fmt: skip
 
+ALERT_OUTBOX = (
+    "alert_key", "period", "created_at", "subject", "body_text", "body_markdown", "status", "meta",
+)  # fmt: skip
+
 META = ("key", "value")
 
 # Fact tables: all columns, and those a loaded frame must carry (besides the version key).
@@ -101,6 +105,7 @@ ALL_TABLES: dict[str, tuple[str, ...]] = {
     **DERIVED,
     "derive_queue": DERIVE_QUEUE,
     "alert_delivery": ALERT_DELIVERY,
+    "alert_outbox": ALERT_OUTBOX,
 }
 
 RPT_VIEWS: dict[str, tuple[str, ...]] = {
