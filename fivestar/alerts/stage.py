@@ -9,8 +9,8 @@ Out: delivery records in `alert_delivery` and a summary for the run's result:
 
 Deliveries run in parallel (fivestar.alerts.parallel) within FIVESTAR_ALERT_BUDGET_SECONDS;
 the IT digest has a share of that budget kept for it, so dead county contacts cannot
-starve it. What is not tried by then is recorded 'queued' and tried first thing on the
-next run's alert stage, never before its loads. A target that keeps failing is given up
+starve it. What is not tried by then is recorded 'queued' and tried on the next run's
+alert stage (after that run's own alerts), never before its loads. A target that keeps failing is given up
 after FIVESTAR_ALERT_MAX_ATTEMPTS failed attempts or FIVESTAR_ALERT_MAX_AGE_HOURS
 (fivestar.alerts.policy): one 'given_up' record, listed once in that run's IT digest.
 """
@@ -146,6 +146,11 @@ class _Stage:
             message = msg()
         except Exception as exc:  # one alert that cannot be built must not stop the others
             log.error("alert %s: cannot build the message: %s: %s", key, type(exc).__name__, exc)
+            for t in owed:  # still owed, but not forever
+                st = states.get((t.channel, t.recipient), TargetState())
+                reason = self.policy.give_up_reason(st.attempts, st.first_at, self.now)
+                if reason:
+                    self.give_up(key, t.channel, t.recipient, columns, st.attempts, reason)
             return []
         out: list[Delivery] = []
         for t in owed:
@@ -295,7 +300,8 @@ def alert_stage(
     now = as_utc(now) if now is not None else dt.datetime.now(dt.UTC)
     total = Budget(settings.alert_budget_s, clock)
     digest_on = bool(settings.it_alert_email or settings.it_alert_webhook)
-    county_budget = total.until(digest_reserve(total.seconds)) if digest_on else total
+    reserve = digest_reserve(total.seconds)
+    county_budget = total.until(reserve) if digest_on else total
     stage = _Stage(engine, settings, run_id, now)
 
     # This run's versions first, then the older ones still owed (first come, first tried).
@@ -327,7 +333,9 @@ def alert_stage(
     if digest_on:
         for period, msg in _digests(stage, registry, processed):
             save_message(engine, msg, period, now)
-        deliver_all(settings, stage.plan_digests(), total, stage.finish, workers=workers, sleep=sleep)
+        # The digest gets at least its reserve, even if writing the records took some of it.
+        digest_budget = total if total.remaining() >= reserve else Budget(reserve, clock)
+        deliver_all(settings, stage.plan_digests(), digest_budget, stage.finish, workers=workers, sleep=sleep)
 
     t = stage.tally
     summary = {
