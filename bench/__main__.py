@@ -9,7 +9,9 @@ Out (stdout): one line per case with wall time and peak RSS of its process tree 
 (a) cold: `fivestar run` on an empty warehouse, every file new; (b) warm: the same run
 again, nothing changed; (c) rerun: one county's file replaced by a corrected copy;
 (d) naive: pandas.read_excel (openpyxl) + the same GX suites per county + to_sql;
-(e) floor: python-calamine reading every cell + one bulk load (COPY / executemany).
+(e) floor: python-calamine reading every cell + one bulk load (COPY / executemany);
+(f) dead: one county on a fresh warehouse whose alert has 20 dead targets (bench/dead.py),
+its line gives the alert stage's seconds.
 The last line is exactly
 `ratios: cold/floor=X naive/cold=Y warm_s=Z rerun_s=W peak_rss_mb=V`.
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from bench import dead
 from bench.data import (
     PERIOD,
     REPO,
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--keep", action="store_true", help="keep the run folder (warehouse files, feedback)")
     ap.add_argument(
-        "--skip", default="", help="comma-separated cases to skip (naive, floor) while developing"
+        "--skip", default="", help="comma-separated cases to skip (naive, floor, dead) while developing"
     )
     args = ap.parse_args(argv)
     out = args.out.resolve()
@@ -134,6 +137,24 @@ def main(argv: list[str] | None = None) -> None:
             m = results["rerun"] = run_measured("rerun", cmd, env=env, cwd=REPO)
             _check(m)
             print(_line(m, f"county {county} corrected; " + _counts(url)), flush=True)
+            if "dead" not in skip:
+                # One county on a fresh warehouse whose alert has 20 dead targets: the
+                # alert stage's seconds (bounded by its budget, not by the targets).
+                with dead.hung_server() as hung:
+                    cfg = dead.dead_config(config, run_dir / "config-dead", county, hung, dead.closed_port())
+                    durl = url_for("dead")
+                    denv = dict(env)
+                    denv.update(
+                        FIVESTAR_CONFIG_DIR=str(cfg),
+                        FIVESTAR_PROCESSED_DIR=str(run_dir / "processed-dead"),
+                        FIVESTAR_WAREHOUSE_URL=durl,
+                        FIVESTAR_SMTP_HOST="127.0.0.1",
+                        FIVESTAR_SMTP_PORT=str(hung),
+                        FIVESTAR_ALERT_BUDGET_SECONDS=str(dead.BUDGET_S),
+                    )
+                    m = results["dead"] = run_measured("dead", [*cmd, "--county", county], env=denv, cwd=REPO)
+                _check(m)
+                print(_line(m, dead.alert_note(durl)), flush=True)
             for name, module in (("naive", "bench.naive"), ("floor", "bench.floor")):
                 if name in skip:
                     continue

@@ -39,6 +39,13 @@ class Settings:
     # `dask_workers` processes) or the address of a running Dask scheduler.
     task_runner: str = "local"
     dask_workers: int = 2
+    # Alerts (fivestar/alerts/policy.py): seconds one run may spend delivering alerts
+    # (what is not tried by then waits for the next run), parallel deliveries, and when
+    # an undelivered alert is given up (failed attempts across runs, or its age).
+    alert_budget_s: float = 60.0
+    alert_workers: int = 8
+    alert_max_attempts: int = 6
+    alert_max_age_hours: float = 72.0
 
     @property
     def archive_dir(self) -> Path:
@@ -96,4 +103,8 @@ def load_settings() -> Settings:
         it_alert_webhook=_env("FIVESTAR_IT_ALERT_WEBHOOK"),
         task_runner=(_env("FIVESTAR_TASK_RUNNER", "local") or "local").strip(),
         dask_workers=int(_env("FIVESTAR_DASK_WORKERS", "2") or 2),
+        alert_budget_s=float(_env("FIVESTAR_ALERT_BUDGET_SECONDS", "60") or 60),
+        alert_workers=int(_env("FIVESTAR_ALERT_WORKERS", "8") or 8),
+        alert_max_attempts=int(_env("FIVESTAR_ALERT_MAX_ATTEMPTS", "6") or 6),
+        alert_max_age_hours=float(_env("FIVESTAR_ALERT_MAX_AGE_HOURS", "72") or 72),
     )

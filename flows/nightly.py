@@ -39,7 +39,7 @@ from fivestar.warehouse.lock import run_lock
 from flows.runners import ConfiguredTaskRunner, api_for_workers, distributing, in_flow_run
 from tasks.ingest import discover_task, prestart_readers, read_task
 from tasks.load import derive_task, finish_run_task, load_task, start_run_task
-from tasks.notify import alerts_task, digest_task, feedback_task, retry_alerts_task, warm_up_helper
+from tasks.notify import alerts_task, feedback_task, warm_up_helper
 from tasks.validate import priors_task, validate_task, warm_up_validation
 
 log = logging.getLogger("fivestar.flow")
@@ -205,33 +205,16 @@ def fivestar_run(
                 for row in processed
                 if "_findings" in row
             ]
-            recs = alerts_task(ctx.engine, ctx.settings, ctx.registry, run_id, items) if items else []
-            failed_alerts = [r for r in recs if r["outcome"] != "sent"]
-            # Alerts that could not be delivered on earlier runs (e.g. SMTP down) are retried now.
-            done = {(r["county_code"], r["period"], int(r["version"])) for r in processed}
-            retry_alerts_task(ctx.engine, ctx.settings, ctx.registry, run_id, done)
+            # One alert stage after the loads: this run's alerts, those still owed from
+            # earlier runs and the IT digest, in parallel within the alert time budget.
+            alerts = alerts_task(ctx.engine, ctx.settings, ctx.registry, run_id, items, processed)
             summary = build_summary(ctx.engine, processed)
-            rejected = [r for r in processed if r["status"] in ("rejected", "failed")]
-            for per in sorted({r["period"] for r in processed}):
-                submitted = {r["county_code"] for r in processed if r["period"] == per}
-                missing = [
-                    {"county_code": c, "county_name": ctx.registry.county_name(c)}
-                    for c in sorted(ctx.registry.county_codes - submitted)
-                ]
-                digest_task(
-                    ctx.engine,
-                    ctx.settings,
-                    run_id,
-                    period=per,
-                    rejected=[r for r in rejected if r["period"] == per],
-                    missing=missing,
-                    failed=failed_alerts,
-                )
             result = {
                 "run_id": run_id,
                 "summary": summary.to_dict("records"),
                 "unrecognised": disc.unrecognised,
                 "derived": [list(t) for t in touched],
+                "alerts": alerts["summary"],
             }
             finish_run_task(
                 ctx.engine,

@@ -270,7 +270,7 @@ CREATE TABLE IF NOT EXISTS alert_delivery (
     recipient    TEXT,
     attempted_at TIMESTAMP,
     attempt      INTEGER NOT NULL DEFAULT 1,
-    outcome      TEXT NOT NULL,   -- sent | failed | queued
+    outcome      TEXT NOT NULL,   -- sent | failed | queued (not tried: budget) | given_up
     error        TEXT,
     alert_key    TEXT             -- e.g. submission:<county>:<period>:v<version> (alerts.deliver)
 );
@@ -282,4 +282,17 @@ CREATE INDEX IF NOT EXISTS ix_alert_delivery_sub ON alert_delivery (county_code,
 -- (its owner, the loader) can take that lock, so reporting logins cannot stall a run.
 CREATE TABLE IF NOT EXISTS run_lock (
     note TEXT
+);
+
+-- Messages that cannot be rebuilt from other tables (the IT digest), kept until every
+-- target has it or is given up, so later runs can retry them (fivestar.alerts.outbox).
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    alert_key     TEXT PRIMARY KEY,  -- digest:<period>:<content hash>
+    period        TEXT,
+    created_at    TIMESTAMP,
+    subject       TEXT NOT NULL,
+    body_text     TEXT NOT NULL,
+    body_markdown TEXT NOT NULL,
+    status        TEXT,
+    meta          TEXT              -- JSON
 );

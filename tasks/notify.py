@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.engine import Engine
 
 from fivestar import helper
-from fivestar.alerts.dispatch import alert_digest, alert_submissions, retry_pending_alerts
+from fivestar.alerts.stage import alert_stage
 from fivestar.config import Registry
 from fivestar.feedback.stage import write_feedback_many
 from fivestar.settings import Settings
@@ -28,21 +28,16 @@ def feedback_task(jobs: list[tuple[Any, ...]], in_helper: bool = False) -> list[
 
 @task(name="alert-submissions", cache_policy=NO_CACHE)
 def alerts_task(
-    engine: Engine, settings: Settings, registry: Registry, run_id: str, items: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    return alert_submissions(engine, settings, registry, run_id=run_id, items=items)
-
-
-@task(name="alert-digest", cache_policy=NO_CACHE)
-def digest_task(engine: Engine, settings: Settings, run_id: str, **kw: Any) -> list[dict[str, Any]]:
-    return alert_digest(engine, settings, run_id=run_id, **kw)
-
-
-@task(name="retry-pending-alerts", cache_policy=NO_CACHE)
-def retry_alerts_task(
-    engine: Engine, settings: Settings, registry: Registry, run_id: str, skip: set[tuple[str, str, int]]
-) -> list[dict[str, Any]]:
-    return retry_pending_alerts(engine, settings, registry, run_id=run_id, skip=skip)
+    engine: Engine,
+    settings: Settings,
+    registry: Registry,
+    run_id: str,
+    items: list[dict[str, Any]],
+    processed: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The run's alert stage (this run's alerts, those still owed, the IT digest) within
+    FIVESTAR_ALERT_BUDGET_SECONDS; {"records", "summary"}."""
+    return alert_stage(engine, settings, registry, run_id=run_id, items=items, processed=processed)
 
 
 def warm_up_helper() -> None:

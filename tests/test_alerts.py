@@ -644,9 +644,11 @@ def test_deliver_digest(smtp: tuple[Controller, Collector], http: Receiver) -> N
     records = deliver_digest(
         settings_for(ctl.port), msg, "it@prov.example.cn", f"{http.base}/hooks/it", sleep=no_sleep
     )
+    # The digest's key is its period and a hash of its content (not the run id).
+    assert msg.alert_key.startswith("digest:2026-11:")
     assert [(r["channel"], r["outcome"], r["alert_key"]) for r in records] == [
-        ("email", "sent", "digest:2026-11"),
-        ("webhook", "sent", "digest:2026-11"),
+        ("email", "sent", msg.alert_key),
+        ("webhook", "sent", msg.alert_key),
     ]
     assert handler.envelopes[0].rcpt_tos == ["it@prov.example.cn"]
     assert http.requests[0]["json"]["status"] == "digest"

@@ -4,7 +4,8 @@ In: Settings, a county's contacts (submitters.csv rows: county_code, name, email
 webhook_url), a Message and attachments. Out: one record per attempt, ready for
 the warehouse table alert_delivery:
     {alert_key, channel ('email'|'webhook'), recipient, attempted_at (UTC ISO),
-     attempt (1-based), outcome ('sent'|'failed'), error (English text or None)}
+     attempt (1-based, counted on across runs; 0 = not tried), outcome ('sent' |
+     'failed' | 'queued' | 'given_up'), error (English text or None)}
 `recipient` is safe to store and log: webhook URLs have their tokens masked.
 
 "Already sent" check for the caller: records carry `msg.alert_key`
@@ -29,6 +30,7 @@ import pandas as pd
 
 from fivestar.alerts.email import send_email
 from fivestar.alerts.messages import Message
+from fivestar.alerts.policy import Budget
 from fivestar.alerts.webhook import post_webhook
 from fivestar.settings import Settings
 
@@ -38,6 +40,8 @@ EMAIL = "email"
 WEBHOOK = "webhook"
 SENT = "sent"
 FAILED = "failed"
+QUEUED = "queued"  # owed, not tried yet (the run's time budget was used up)
+GIVEN_UP = "given_up"  # the retry policy stopped trying (fivestar.alerts.policy)
 _EMAIL_SPLIT = re.compile(r"[;,；，\s]+")  # one cell may list several addresses
 
 
@@ -113,7 +117,7 @@ def _secrets(settings: Settings, target: Target) -> list[str]:
     return sorted({s for s in found if s}, key=len, reverse=True)
 
 
-def _precheck(target: Target) -> str | None:
+def precheck(target: Target) -> str | None:
     """Problems no retry can fix: reported once, without a network attempt."""
     if target.channel == EMAIL and "@" not in target.address:
         return "invalid e-mail address"
@@ -124,6 +128,104 @@ def _precheck(target: Target) -> str | None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def delivery_record(
+    msg: Message, target: Target, attempt: int, outcome: str, error: str | None, at: str | None = None
+) -> dict[str, Any]:
+    """One alert_delivery record (see the module docstring)."""
+    return {
+        "alert_key": msg.alert_key,
+        "channel": target.channel,
+        "recipient": target.recipient,
+        "attempted_at": at or _now(),
+        "attempt": attempt,
+        "outcome": outcome,
+        "error": error,
+    }
+
+
+def deliver_target(
+    settings: Settings,
+    target: Target,
+    msg: Message,
+    attachments: list[Path],
+    *,
+    tries: int = 3,
+    backoff_s: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+    email_timeout: float = 30,
+    webhook_timeout: float = 10,
+    budget: Budget | None = None,
+    first_attempt: int = 1,
+) -> list[dict[str, Any]]:
+    """Up to `tries` attempts to one target; its records. Never raises; thread-safe.
+
+    With a `budget`, no attempt starts after it is spent and each attempt's socket
+    timeout is cut to the time left, so a target that accepts and never answers holds a
+    thread only until the deadline; a target not tried at all gets one 'queued' record
+    (attempt 0), which keeps it owed for the next run. `first_attempt` numbers the
+    attempts on from earlier runs'.
+    """
+    problem = precheck(target)
+    if problem:
+        log.error(
+            "alert %s: %s to %s not attempted: %s", msg.alert_key, target.channel, target.recipient, problem
+        )
+        return [delivery_record(msg, target, first_attempt, FAILED, problem)]
+    records: list[dict[str, Any]] = []
+    tries = max(1, int(tries))
+    last_attempt = first_attempt + tries - 1
+    for attempt in range(first_attempt, last_attempt + 1):
+        left = budget.remaining() if budget is not None else None
+        if left is not None and left <= 0:
+            break
+        started = _now()
+        try:
+            if target.channel == EMAIL:
+                timeout = email_timeout if left is None else min(email_timeout, left)
+                send_email(settings, [target.address], msg, attachments, timeout=timeout)
+            else:
+                # Attachments cannot go to a chat robot; the message says where the workbook is.
+                timeout = webhook_timeout if left is None else min(webhook_timeout, left)
+                post_webhook(target.address, msg, timeout=timeout)
+        except Exception as exc:  # any failure becomes a record; alerts must not stop the run
+            error = _scrub(f"{type(exc).__name__}: {exc}", _secrets(settings, target))
+            records.append(delivery_record(msg, target, attempt, FAILED, error, started))
+            last = attempt == last_attempt
+            # One warning per target and run; the attempts before it are detail.
+            log.log(
+                logging.WARNING if last else logging.INFO,
+                "alert %s: %s to %s failed (attempt %d/%d): %s",
+                msg.alert_key,
+                target.channel,
+                target.recipient,
+                attempt,
+                last_attempt,
+                error,
+            )
+            if last:
+                break
+            wait = backoff_s * 2 ** (attempt - first_attempt)  # exponential backoff
+            if budget is not None and budget.remaining() <= wait:
+                break  # no time left for another try in this run
+            sleep(wait)
+        else:
+            records.append(delivery_record(msg, target, attempt, SENT, None, started))
+            log.info(
+                "alert %s: %s to %s sent (attempt %d/%d)",
+                msg.alert_key,
+                target.channel,
+                target.recipient,
+                attempt,
+                last_attempt,
+            )
+            break
+    if not records:
+        records.append(
+            delivery_record(msg, target, 0, QUEUED, "not tried: the run's alert time budget was used up")
+        )
+    return records
 
 
 def _deliver(
@@ -140,76 +242,23 @@ def _deliver(
     webhook_timeout: float,
 ) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
-    retries = max(1, int(retries))
     for target in targets:
         if (target.channel, target.recipient) in skip:
             log.info(
                 "alert %s: %s to %s already sent, skipped", msg.alert_key, target.channel, target.recipient
             )
             continue
-
-        def record(
-            attempt: int, outcome: str, error: str | None, started: str, target: Target = target
-        ) -> None:
-            records.append(
-                {
-                    "alert_key": msg.alert_key,
-                    "channel": target.channel,
-                    "recipient": target.recipient,
-                    "attempted_at": started,
-                    "attempt": attempt,
-                    "outcome": outcome,
-                    "error": error,
-                }
-            )
-
-        problem = _precheck(target)
-        if problem:
-            log.error(
-                "alert %s: %s to %s not attempted: %s",
-                msg.alert_key,
-                target.channel,
-                target.recipient,
-                problem,
-            )
-            record(1, FAILED, problem, _now())
-            continue
-
-        for attempt in range(1, retries + 1):
-            started = _now()
-            try:
-                if target.channel == EMAIL:
-                    send_email(settings, [target.address], msg, attachments, timeout=email_timeout)
-                else:
-                    # Attachments cannot go to a chat robot; the message says where the workbook is.
-                    post_webhook(target.address, msg, timeout=webhook_timeout)
-            except Exception as exc:  # any failure becomes a record; alerts must not stop the run
-                error = _scrub(f"{type(exc).__name__}: {exc}", _secrets(settings, target))
-                record(attempt, FAILED, error, started)
-                last = attempt == retries
-                log.log(
-                    logging.ERROR if last else logging.WARNING,
-                    "alert %s: %s to %s failed (attempt %d/%d): %s",
-                    msg.alert_key,
-                    target.channel,
-                    target.recipient,
-                    attempt,
-                    retries,
-                    error,
-                )
-                if not last:
-                    sleep(backoff_s * 2 ** (attempt - 1))  # exponential backoff
-            else:
-                record(attempt, SENT, None, started)
-                log.info(
-                    "alert %s: %s to %s sent (attempt %d/%d)",
-                    msg.alert_key,
-                    target.channel,
-                    target.recipient,
-                    attempt,
-                    retries,
-                )
-                break
+        records += deliver_target(
+            settings,
+            target,
+            msg,
+            attachments,
+            tries=retries,
+            backoff_s=backoff_s,
+            sleep=sleep,
+            email_timeout=email_timeout,
+            webhook_timeout=webhook_timeout,
+        )
     return records
 
 

@@ -8,12 +8,15 @@ plus a stable `alert_key` the caller stores to know what was already sent).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from fivestar.cells import mask_ids_in
 from fivestar.findings import ERROR, WARNING
 from fivestar.status import SubmissionStatus
 
@@ -37,8 +40,55 @@ def submission_alert_key(county_code: str, period: str, version: int) -> str:
     return f"submission:{county_code}:{period}:v{int(version)}"
 
 
-def digest_alert_key(period: str, run_id: str = "") -> str:
-    return f"digest:{period}" + (f":{run_id}" if run_id else "")
+def digest_alert_key(period: str, content: str = "") -> str:
+    """The key of one IT digest: its period and a hash of its content (not the run id),
+    so an undelivered digest stays one queued message that later runs retry."""
+    digest = hashlib.sha256(content.encode("utf-8")).hexdigest()[:16] if content else ""
+    return f"digest:{period}" + (f":{digest}" if digest else "")
+
+
+# ---- submitter-controlled text --------------------------------------------------
+# Sheet names, column headers, cell values and file names come from the submitter. In
+# robot markdown, brackets, parentheses, angle brackets and emphasis marks would become
+# live syntax (a "[点此重新上报](http://…)" header rendered as a clickable link), and the
+# robots do not reliably honour backslash escapes: swap them for full-width look-alikes.
+_MD_SWAP = str.maketrans(
+    {
+        "[": "［",
+        "]": "］",
+        "(": "（",
+        ")": "）",
+        "<": "＜",
+        ">": "＞",
+        "*": "＊",
+        "_": "＿",
+        "`": "｀",
+        "|": "｜",
+        "~": "～",
+        "\\": "＼",
+        "\r": " ",
+        "\n": " ",
+    }
+)
+# Bare URLs are auto-linked by robots and mail clients: break the scheme separator and "www.".
+_URL_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*):(?=//)")
+_WWW = re.compile(r"(?i)\bwww\.")
+
+
+def _defang(value: Any) -> str:
+    text = mask_ids_in(str(value))  # nobody is ever sent a resident ID
+    text = _URL_SCHEME.sub(lambda m: m.group(1) + "：", text)
+    return _WWW.sub(lambda m: m.group(0)[:-1] + "．", text)
+
+
+def plain_text(value: Any) -> str:
+    """A submitter-controlled string for a plain-text message: URLs not auto-linkable."""
+    return _defang(value).replace("\r", " ").replace("\n", " ")
+
+
+def md_escape(value: Any) -> str:
+    """A submitter-controlled string for robot markdown: no markup, no link, one line."""
+    return _defang(value).translate(_MD_SWAP)
 
 
 def _location(row: Mapping[str, Any]) -> str:
@@ -51,8 +101,9 @@ def _location(row: Mapping[str, Any]) -> str:
     return "整个文件"
 
 
-def _finding_line(row: Mapping[str, Any]) -> str:
-    line = f"{_location(row)}：{row.get('message', '')}"
+def _finding_line(row: Mapping[str, Any], esc: Any = plain_text) -> str:
+    # Locations and messages quote sheet names, headers and values: submitter text.
+    line = f"{esc(_location(row))}：{esc(row.get('message', ''))}"
     if row.get("severity") == WARNING and bool(row.get("explained")):
         line += "（已在说明表中说明）"
     return line
@@ -99,6 +150,7 @@ def submission_message(
     n_explained = int(((sev == WARNING) & findings["explained"].astype(bool)).sum()) if n_warn else 0
 
     who = f"{county_code} {county_name}".strip()
+    md_who = md_escape(who)
     subject = f"{PREFIX}{who} {period} 第{int(version)}版：{status_zh}（错误{n_err}条，提示{n_warn}条）"
 
     # Errors first (they block acceptance), otherwise keep the caller's order (sheet, row, column).
@@ -129,8 +181,10 @@ def submission_message(
     text_note = md_note = ""
     where = f"也可在 {workbook_location} 获取。" if workbook_location else ""
     if workbook_name:
-        text_note = f"批注版工作簿《{workbook_name}》见本邮件附件，问题单元格已标色并附批注。{where}"
-        md_note = f"批注版工作簿：《{workbook_name}》（问题单元格已标色并附批注）。{where}"
+        text_note = (
+            f"批注版工作簿《{plain_text(workbook_name)}》见本邮件附件，问题单元格已标色并附批注。{where}"
+        )
+        md_note = f"批注版工作簿：《{md_escape(workbook_name)}》（问题单元格已标色并附批注）。{where}"
     elif workbook_location:
         text_note = md_note = f"批注版工作簿可在 {workbook_location} 获取。"
 
@@ -143,7 +197,7 @@ def submission_message(
         f"共发现：{counts}",
     ]
     md = [
-        f"### {PREFIX}{who} {period} 第{int(version)}版",
+        f"### {PREFIX}{md_who} {md_escape(period)} 第{int(version)}版",
         "",
         f"**审核结果：{status_zh}**（{counts}）",
         "",
@@ -156,7 +210,7 @@ def submission_message(
         total = n_err if sev_code == ERROR else n_warn
         title = f"{SEVERITY_ZH[sev_code]}（共{total}条）："
         lines += ["", title] + [f"{i}. {_finding_line(r)}" for i, r in enumerate(items, 1)]
-        md += ["", f"**{title}**", ""] + [f"- {_finding_line(r)}" for r in items]
+        md += ["", f"**{title}**", ""] + [f"- {_finding_line(r, md_escape)}" for r in items]
     if rest > 0:
         lines += ["", f"……另有 {rest} 条未列出，请查看批注版工作簿。"]
         md += ["", f"……另有 {rest} 条未列出，请查看批注版工作簿。"]
@@ -185,27 +239,42 @@ def submission_message(
 def digest_message(
     period: str,
     rejected: list[dict],
-    missing_counties: list[dict],
+    missing_counties: list[dict] | None,
     failed_deliveries: list[dict],
     *,
     run_id: str = "",
+    given_up: list[dict] | None = None,
+    deferred: int = 0,
 ) -> Message:
     """Run summary for IT staff.
 
     rejected: dicts with county_code, county_name, version, errors, warnings (file_name optional);
-    missing_counties: dicts with county_code, county_name;
-    failed_deliveries: delivery records (channel, recipient, error; county_code / alert_key optional).
+    missing_counties: dicts with county_code, county_name (None: not known in this run, not shown);
+    failed_deliveries: delivery records (channel, recipient, error; county_code / alert_key optional);
+    given_up: deliveries the retry policy gave up in this run (same keys; error = the reason);
+    deferred: deliveries left for the next run because the run's alert time budget ran out.
     """
+    given_up = list(given_up or [])
+    missing = list(missing_counties or [])
     subject = (
-        f"{PREFIX}{period} 运行汇总：退回{len(rejected)}份，未报送{len(missing_counties)}个县，"
-        f"通知失败{len(failed_deliveries)}次"
+        f"{PREFIX}{period} 运行汇总：退回{len(rejected)}份，未报送{len(missing)}个县，"
+        f"通知失败{len(failed_deliveries)}次" + (f"，放弃通知{len(given_up)}条" if given_up else "")
     )
     lines = [f"{period} 五星支部数据处理汇总" + (f"（运行 {run_id}）" if run_id else ""), ""]
-    md = [f"### {PREFIX}{period} 运行汇总", ""]
+    md = [f"### {PREFIX}{md_escape(period)} 运行汇总", ""]
 
     def section(title: str, rows: list[str]) -> None:
-        lines.extend([f"{title}（{len(rows)}）：", *(f"  - {r}" for r in rows or ["无"]), ""])
-        md.extend([f"**{title}（{len(rows)}）**", "", *(f"- {r}" for r in rows or ["无"]), ""])
+        # Rows quote file names, county names and server replies: escaped as submitter text.
+        shown = [plain_text(r) for r in rows] or ["无"]
+        lines.extend([f"{title}（{len(rows)}）：", *(f"  - {r}" for r in shown), ""])
+        shown = [md_escape(r) for r in rows] or ["无"]
+        md.extend([f"**{title}（{len(rows)}）**", "", *(f"- {r}" for r in shown), ""])
+
+    def delivery(d: Mapping[str, Any]) -> str:
+        return (
+            f"{d.get('alert_key') or d.get('county_code') or ''} {d.get('channel', '')} → "
+            f"{d.get('recipient', '')}：{d.get('error', '')}".strip()
+        )
 
     section(
         "退回的报送",
@@ -216,28 +285,30 @@ def digest_message(
             for d in rejected
         ],
     )
-    section(
-        "未报送的县",
-        [f"{d.get('county_code', '')} {d.get('county_name', '')}".strip() for d in missing_counties],
-    )
-    section(
-        "通知发送失败",
-        [
-            f"{d.get('alert_key') or d.get('county_code') or ''} {d.get('channel', '')} → "
-            f"{d.get('recipient', '')}：{d.get('error', '')}".strip()
-            for d in failed_deliveries
-        ],
-    )
+    if missing_counties is not None:
+        section(
+            "未报送的县", [f"{d.get('county_code', '')} {d.get('county_name', '')}".strip() for d in missing]
+        )
+    section("通知发送失败", [delivery(d) for d in failed_deliveries])
+    if given_up:
+        section("已放弃的通知（多次发送失败或超时，不再重试）", [delivery(d) for d in given_up])
+    if deferred:
+        note = f"本次运行的通知时限已用完，{deferred} 条通知留待下次运行发送。"
+        lines.extend([note, ""])
+        md.extend([note, ""])
+    text, markdown = "\n".join(lines), "\n".join(md)
     return Message(
         subject=subject,
-        text="\n".join(lines),
-        markdown="\n".join(md),
+        text=text,
+        markdown=markdown,
         status="digest",
-        alert_key=digest_alert_key(period, run_id),
+        alert_key=digest_alert_key(period, subject + text),
         meta={
             "period": period,
             "rejected": len(rejected),
-            "missing_counties": len(missing_counties),
+            "missing_counties": len(missing),
             "failed_deliveries": len(failed_deliveries),
+            "given_up": len(given_up),
+            "deferred": int(deferred),
         },
     )

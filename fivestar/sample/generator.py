@@ -52,7 +52,7 @@ class Preset:
     period: str
     branches_per_county: tuple[int, int]
     events_per_branch: int
-    webhooks: bool = True
+    webhooks: bool = False
 
 
 # The committed quickstart sample (config/registry.csv, config/submitters.csv, data/raw/2026-1x).
@@ -211,13 +211,14 @@ def generate(
     inject: bool = True,
     *,
     workers: int = 1,
-    webhooks: bool = True,
+    webhooks: bool = False,
 ) -> Manifest:
     """Write a synthetic province under `out_dir` and return its manifest.
 
     `events_per_branch` is the mean number of ledger events per branch and month.
     `workers` > 1 writes counties in parallel processes (same output, faster).
-    `webhooks=False` leaves every webhook_url in submitters.csv blank (e-mail only).
+    Every webhook_url in submitters.csv is blank (e-mail only) unless `webhooks=True`,
+    which points some at the unreachable discard port (for tests of failing deliveries).
     """
     out_dir = Path(out_dir)
     rulebook_dir = Path(rulebook_dir)

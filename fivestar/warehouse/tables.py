@@ -33,6 +33,10 @@ ALERT_DELIVERY = (
     "attempted_at", "attempt", "outcome", "error", "alert_key",
 )  # fmt: skip
 
+ALERT_OUTBOX = (
+    "alert_key", "period", "created_at", "subject", "body_text", "body_markdown", "status", "meta",
+)  # fmt: skip
+
 META = ("key", "value")
 
 # Fact tables: all columns, and those a loaded frame must carry (besides the version key).
@@ -104,6 +108,7 @@ ALL_TABLES: dict[str, tuple[str, ...]] = {
     "derive_queue": DERIVE_QUEUE,
     "alert_delivery": ALERT_DELIVERY,
     "run_lock": RUN_LOCK,
+    "alert_outbox": ALERT_OUTBOX,
 }
 
 RPT_VIEWS: dict[str, tuple[str, ...]] = {
