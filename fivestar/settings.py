@@ -16,6 +16,10 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _flag(name: str) -> bool:
+    return (_env(name, "false") or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Settings:
     warehouse_url: str
@@ -35,6 +39,11 @@ class Settings:
     # `dask_workers` processes) or the address of a running Dask scheduler.
     task_runner: str = "local"
     dask_workers: int = 2
+    # A file is taken once unmodified for this long (one still being written is not read
+    # half-way); 0 takes every file at once.
+    settle_seconds: float = 60.0
+    # Archive and feedback folders/files readable by the group too (0750/0640, else 0700/0600).
+    share_group: bool = False
 
     @property
     def archive_dir(self) -> Path:
@@ -66,4 +75,6 @@ def load_settings() -> Settings:
         it_alert_webhook=_env("FIVESTAR_IT_ALERT_WEBHOOK"),
         task_runner=(_env("FIVESTAR_TASK_RUNNER", "local") or "local").strip(),
         dask_workers=int(_env("FIVESTAR_DASK_WORKERS", "2") or 2),
+        settle_seconds=max(0.0, float(_env("FIVESTAR_SETTLE_SECONDS", "60") or 60)),
+        share_group=_flag("FIVESTAR_SHARE_GROUP"),
     )

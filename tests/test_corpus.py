@@ -98,6 +98,7 @@ def cli_env(**settings: str) -> dict[str, str]:
     """The environment of a `fivestar` process: ours without PREFECT_/FIVESTAR_ settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FIVESTAR_"))}
     env.update({"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "COLUMNS": "200"})
+    env["FIVESTAR_SETTLE_SECONDS"] = "0"  # the corpus was written just now
     env.update(settings)
     return env
 

@@ -189,6 +189,7 @@ def wh(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
             FIVESTAR_CONFIG_DIR=str(root / "config"),
             FIVESTAR_PROCESSED_DIR=str(root / "processed"),
             FIVESTAR_WAREHOUSE_URL=loader_url,
+            FIVESTAR_SETTLE_SECONDS="0",  # the province was written just now
             FIVESTAR_SMTP_HOST="127.0.0.1",
             FIVESTAR_SMTP_PORT=str(_free_port()),  # nothing listens: every e-mail fails
             FIVESTAR_SMTP_USER="fivestar",
