@@ -87,7 +87,7 @@ def printable(name: str) -> str:
 def _open_regular(path: Path) -> int:
     """A descriptor on a regular file: never follows a symlink, never blocks on a FIFO that
     replaced the file after it was listed."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file", str(path))
@@ -254,7 +254,7 @@ def archive(fv: FileVersion, archive_dir: Path) -> Path:
         with os.fdopen(_open_regular(fv.path), "rb") as src:
             flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
             with os.fdopen(os.open(tmp, flags, file_mode), "wb") as out:
-                os.fchmod(out.fileno(), file_mode)  # a stale .part keeps its old mode otherwise
+                os.chmod(tmp, file_mode)  # the umask, or a stale .part's old mode, says otherwise
                 for block in iter(lambda: src.read(1 << 20), b""):
                     h.update(block)
                     out.write(block)
