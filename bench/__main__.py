@@ -51,6 +51,7 @@ def _pipeline_env(raw: Path, config: Path, processed: Path, url: str) -> dict[st
         FIVESTAR_CONFIG_DIR=str(config),
         FIVESTAR_PROCESSED_DIR=str(processed),
         FIVESTAR_WAREHOUSE_URL=url,
+        FIVESTAR_SETTLE_SECONDS="0",  # the files (and the corrected copy) were written just now
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -212,7 +212,10 @@ def print_summary(result: dict) -> None:
             f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] {r.get('error', '')}"
         )
     if rows:
-        feedback_dirs = sorted({str(Path(r["feedback"]).parent) for r in rows if r.get("feedback")})
+        # isinstance: a failed county's row has no feedback (NaN in the summary frame).
+        feedback_dirs = sorted(
+            {str(Path(r["feedback"]).parent) for r in rows if isinstance(r.get("feedback"), str)}
+        )
         for d in feedback_dirs:
             console.print(f"feedback workbooks and validation pages: {d}")
 

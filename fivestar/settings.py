@@ -20,6 +20,10 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _flag(name: str) -> bool:
+    return (_env(name, "false") or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Settings:
     warehouse_url: str
@@ -46,6 +50,11 @@ class Settings:
     alert_workers: int = 8
     alert_max_attempts: int = 6
     alert_max_age_hours: float = 72.0
+    # A file is taken once unmodified for this long (one still being written is not read
+    # half-way); 0 takes every file at once.
+    settle_seconds: float = 60.0
+    # Archive and feedback folders/files readable by the group too (0750/0640, else 0700/0600).
+    share_group: bool = False
 
     @property
     def archive_dir(self) -> Path:
@@ -107,4 +116,6 @@ def load_settings() -> Settings:
         alert_workers=int(_env("FIVESTAR_ALERT_WORKERS", "8") or 8),
         alert_max_attempts=int(_env("FIVESTAR_ALERT_MAX_ATTEMPTS", "6") or 6),
         alert_max_age_hours=float(_env("FIVESTAR_ALERT_MAX_AGE_HOURS", "72") or 72),
+        settle_seconds=max(0.0, float(_env("FIVESTAR_SETTLE_SECONDS", "60") or 60)),
+        share_group=_flag("FIVESTAR_SHARE_GROUP"),
     )

@@ -77,7 +77,16 @@ def _process_period(
     # Priors first: the per-file rules run in the reader processes, beside the reading.
     priors = priors_task(ctx.engine, [fv.county_code for fv in batch], period)
     with _timed("read", period=period, files=len(batch)):
-        read = read_task(batch, s.archive_dir, rb, ctx.limits, s.id_hash_key, ctx.registry, priors)
+        read, unarchived = read_task(
+            batch, s.archive_dir, rb, ctx.limits, s.id_hash_key, ctx.registry, priors
+        )
+    # A file that could not be archived (a full disk) is its county's failure; the rest go on.
+    lost = [
+        failed_row(fv.county_code, fv.period, fv.version, fv.file_name, error) for fv, error in unarchived
+    ]
+    batch = [fv for fv in batch if fv not in {fv for fv, _ in unarchived}]
+    if not batch:
+        return lost
     if in_flow_run() and not distributing():
         warm_up_helper()  # feedback runs there: its imports overlap with validation
     subs = [
@@ -157,7 +166,22 @@ def _process_period(
     log.info(
         "feedback+load period=%s: waited %.2f s for feedback, loads took %.2f s", period, waited, loading
     )
-    return rows
+    return rows + lost
+
+
+def failed_row(county_code: str, period: str, version: int, file_name: str, error: str) -> dict[str, Any]:
+    """A summary row for a version that failed before validation (unreadable, not archived)."""
+    log.error("county %s %s v%s failed: %s (%s)", county_code, period, version, error, file_name)
+    return {
+        "county_code": county_code,
+        "period": period,
+        "version": version,
+        "file_name": file_name,
+        "status": "failed",
+        "errors": None,
+        "warnings": None,
+        "error": error,
+    }
 
 
 # ConfiguredTaskRunner: the runner FIVESTAR_TASK_RUNNER names, chosen as each run starts.
@@ -181,6 +205,7 @@ def fivestar_run(
                 period,
                 county,
                 force,
+                ctx.settings.settle_seconds,
             )
             if disc.versions:
                 prestart_readers(ctx.rulebook, ctx.limits, ctx.settings.id_hash_key, ctx.registry)
@@ -191,6 +216,10 @@ def fivestar_run(
                 # Ahead only in the last period: no county is loaded again after it.
                 batch = [v for v in disc.versions if v.period == per]
                 processed += _process_period(ctx, run_id, batch, ahead if per == periods[-1] else None)
+            # Files that could not even be read: each its county's failure, the run goes on.
+            processed += [
+                failed_row(p.county_code, p.period, p.version, p.file_name, p.error) for p in disc.failed
+            ]
             with _timed("derive"):
                 touched = derive_task(ctx.engine, ctx.rulebook, run_id, ahead)
             items = [
@@ -213,6 +242,7 @@ def fivestar_run(
                 "run_id": run_id,
                 "summary": summary.to_dict("records"),
                 "unrecognised": disc.unrecognised,
+                "waiting": disc.waiting,
                 "derived": [list(t) for t in touched],
                 "alerts": alerts["summary"],
             }
@@ -220,7 +250,8 @@ def fivestar_run(
                 ctx.engine,
                 run_id,
                 "completed",
-                {k: v for k, v in result.items() if k != "summary"} | {"processed": len(processed)},
+                {k: v for k, v in result.items() if k != "summary"}
+                | {"processed": len(processed), "failed": _failures(processed)},
             )
             _artifact(result)
             return result
@@ -229,6 +260,12 @@ def fivestar_run(
                 ahead.stop()
             finish_run_task.fn(ctx.engine, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"[:500]})
             raise
+
+
+def _failures(processed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The failed versions and why, for the run record (names printable, errors in English)."""
+    keys = ("county_code", "period", "version", "file_name", "error")
+    return [{k: r.get(k) for k in keys} for r in processed if r["status"] == "failed"]
 
 
 def _ahead(ctx: RunContext, run_id: str) -> DeriveAhead | None:

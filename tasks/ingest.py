@@ -5,6 +5,7 @@ In/out as the wrapped functions in fivestar.ingest. No logic lives here.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from fivestar.config import Limits, Registry, Rulebook
-from fivestar.ingest.discover import Discovery, FileVersion, archive, discover
+from fivestar.ingest.discover import Discovery, FileVersion, archive_many, discover
 from fivestar.ingest.parallel import prestart, read_many
 from fivestar.ingest.read import ParsedWorkbook
 from fivestar.validate.engine import rules_after_read
@@ -27,8 +28,19 @@ def discover_task(
     period: str | None,
     county: str | None,
     force: bool,
+    settle: float = 0.0,
 ) -> Discovery:
-    return discover(raw_dir, county_codes, known, period=period, county=county, force=force)
+    # The clock is read here, not in discover(): there `now` is a parameter (tests set it).
+    return discover(
+        raw_dir,
+        county_codes,
+        known,
+        period=period,
+        county=county,
+        force=force,
+        now=time.time(),
+        settle=settle,
+    )
 
 
 @task(name="archive-and-read", cache_policy=NO_CACHE)
@@ -40,10 +52,16 @@ def read_task(
     id_key: str,
     registry: Registry | None = None,
     priors: dict[str, Prior] | None = None,
-) -> list[tuple[Path, ParsedWorkbook]]:
+) -> tuple[list[tuple[Path, ParsedWorkbook]], list[tuple[FileVersion, str]]]:
+    """(archived path, parsed) for each version archived, in order; (version, error) for
+    each that could not be archived (a full disk): not read, its county fails this run."""
     # Archive before reading: nothing received is ever lost, whatever the reader does.
-    archived = [archive(fv, archive_dir) for fv in versions]
-    items = [(a, fv.sha256) for a, fv in zip(archived, versions, strict=True)]
+    done, unarchived = archive_many(versions, archive_dir)
+    if not done:
+        return [], unarchived
+    versions = [fv for fv, _ in done]
+    archived = [a for _, a in done]
+    items = [(a, fv.sha256) for fv, a in done]
     if registry is None or priors is None:
         parsed = read_many(items, rb, limits, id_key)
     else:  # the per-file validation rules run in the reader processes too
@@ -53,7 +71,7 @@ def read_task(
         parsed = read_many(
             items, rb, limits, id_key, then=rules_after_read, then_shared=(registry,), then_args=args
         )
-    return list(zip(archived, parsed, strict=True))
+    return list(zip(archived, parsed, strict=True)), unarchived
 
 
 def prestart_readers(rb: Rulebook, limits: Limits, id_key: str, registry: Registry) -> None:

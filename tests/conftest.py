@@ -27,6 +27,11 @@ from sqlalchemy.engine import Engine, make_url
 from fivestar.config import Rulebook, load_rulebook
 
 ROOT = Path(__file__).resolve().parents[1]
+# Tests write their workbooks just before running: take files at once (production waits
+# FIVESTAR_SETTLE_SECONDS, default 60 s, for a file to stop changing). Set for the whole
+# session, so module-scoped fixtures and in-process runs see it; tests of the settle time
+# and `fivestar` processes started with a cleaned environment set it themselves.
+os.environ["FIVESTAR_SETTLE_SECONDS"] = "0"
 PG_SERVER_URL = os.environ.get(
     "FIVESTAR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

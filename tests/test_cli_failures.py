@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from testenv import drop_fivestar_settings
 from typer.testing import CliRunner
 
 from fivestar.cli import EXIT_USAGE, EXIT_WAREHOUSE, app
@@ -29,9 +30,7 @@ DEAD_PG = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """A working setup (the repo's config, an empty raw folder, a SQLite warehouse)."""
-    for k in list(os.environ):
-        if k.startswith("FIVESTAR_"):
-            monkeypatch.delenv(k)
+    drop_fivestar_settings(monkeypatch)
     cfg = tmp_path / "config"
     shutil.copytree(ROOT / "config", cfg)
     (tmp_path / "raw").mkdir()

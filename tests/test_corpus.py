@@ -35,6 +35,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from testenv import clean_env, drop_fivestar_settings
 
 from corpus import ALL_IDS, PERIOD, Case, Corpus, build_corpus
 from corpus.cases import GOOD_COUNTY, HTML_INJECTION, HTML_NAME, INJECTIONS, make_cases
@@ -96,8 +97,9 @@ def _files(root: Path) -> set[str]:
 
 def cli_env(**settings: str) -> dict[str, str]:
     """The environment of a `fivestar` process: ours without PREFECT_/FIVESTAR_ settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FIVESTAR_"))}
+    env = clean_env()
     env.update({"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "COLUMNS": "200"})
+    env["FIVESTAR_SETTLE_SECONDS"] = "0"  # the corpus was written just now
     env.update(settings)
     return env
 
@@ -390,9 +392,7 @@ def test_the_leaders_report_escapes_html_and_keeps_formulas_as_text(
 ) -> None:
     from fivestar.report import run_report_command
 
-    for k in list(os.environ):
-        if k.startswith("FIVESTAR_"):
-            monkeypatch.delenv(k)
+    drop_fivestar_settings(monkeypatch)
     monkeypatch.setenv("FIVESTAR_WAREHOUSE_URL", f"sqlite:///{run.db}")
     monkeypatch.setenv("FIVESTAR_CONFIG_DIR", str(run.corpus.config))
     paths = run_report_command(year=2026, out=tmp_path / "report")

@@ -24,7 +24,6 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-import os
 import subprocess
 import sys
 import uuid
@@ -38,6 +37,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
+from testenv import clean_env
 
 import wbfactory as W
 from fivestar.config import load_rulebook
@@ -182,7 +182,7 @@ def wh(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
         _province(root)
         w = Warehouse(pg_database, schema, roles, root, None)  # type: ignore[arg-type]
         loader_url = w.url(roles.loader, LOADER_PW)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FIVESTAR_"))}
+        env = clean_env()
         env.update(
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
             DO_NOT_TRACK="1",
@@ -191,6 +191,7 @@ def wh(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
             FIVESTAR_CONFIG_DIR=str(root / "config"),
             FIVESTAR_PROCESSED_DIR=str(root / "processed"),
             FIVESTAR_WAREHOUSE_URL=loader_url,
+            FIVESTAR_SETTLE_SECONDS="0",  # the province was written just now
             FIVESTAR_SMTP_HOST="127.0.0.1",
             FIVESTAR_SMTP_PORT=str(_free_port()),  # nothing listens: every e-mail fails
             FIVESTAR_SMTP_USER="fivestar",
@@ -390,7 +391,7 @@ def test_passwords_never_in_logs_run_records_or_files(wh: Warehouse) -> None:
 
 
 def test_passwords_never_in_error_messages(wh: Warehouse) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FIVESTAR_"))}
+    env = clean_env()
     env.update(PREFECT_HOME=str(wh.root / ".prefect-err"), FIVESTAR_CONFIG_DIR=str(wh.root / "config"))
     closed = URL.create(
         "postgresql+psycopg",

@@ -40,6 +40,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from testenv import clean_env, drop_fivestar_settings
 
 import flows  # noqa: F401  (Prefect defaults for these machines: no telemetry, quiet logs)
 import wbfactory as W
@@ -304,7 +305,7 @@ class Province:
 
     def start_cli(self, log: Path, *args: str) -> subprocess.Popen[bytes]:
         """`fivestar run ARGS` as a separate process (talking to the module's Prefect server)."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FIVESTAR_"))}
+        env = clean_env()
         env.update(QUIET)
         env.update(self.settings(), PREFECT_API_URL=self.api_url, PREFECT_HOME=str(self.root / ".prefect"))
         with log.open("wb") as out:
@@ -348,9 +349,7 @@ class Province:
 
 
 def _isolate(mp: pytest.MonkeyPatch, province: Province) -> None:
-    for k in list(os.environ):
-        if k.startswith("FIVESTAR_"):
-            mp.delenv(k)
+    drop_fivestar_settings(mp)
     for k, v in province.settings().items():
         mp.setenv(k, v)
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
+from testenv import clean_env
 
 import flows  # noqa: F401  (Prefect defaults for these machines: no telemetry, quiet logs)
 import wbfactory as W
@@ -80,7 +81,7 @@ def _tail(path: Path, n: int = 40) -> str:
 
 def client_env(api_url: str, home: Path, **extra: str) -> dict[str, str]:
     """Environment of a Prefect client process talking to the test server only."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FIVESTAR_"))}
+    env = clean_env()
     env.update(QUIET, PREFECT_API_URL=api_url, PREFECT_HOME=str(home), **extra)
     return env
 

@@ -32,6 +32,7 @@ import pytest
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
+from testenv import drop_fivestar_settings
 
 import wbfactory as W
 from fivestar import template
@@ -721,8 +722,7 @@ def config_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             {"county_code": TY, "name": "钱七", "email": "refuse@example.org", "webhook_url": ""},
         ]
     ).to_csv(cfg / "submitters.csv", index=False)
-    for var in [v for v in os.environ if v.startswith("FIVESTAR_")]:
-        monkeypatch.delenv(var)
+    drop_fivestar_settings(monkeypatch)
     monkeypatch.setenv("FIVESTAR_CONFIG_DIR", str(cfg))
     monkeypatch.setenv("FIVESTAR_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'nowhere' / 'warehouse.db'}")
     return cfg

@@ -17,6 +17,7 @@ import pandas as pd
 
 from fivestar.feedback.html_report import write_validation_html
 from fivestar.feedback.workbook import feedback_path, write_feedback_workbook
+from fivestar.filemodes import private_dir, private_file
 from fivestar.ingest.discover import FileVersion
 
 # Whole-file findings after which the original must not be opened again for a copy.
@@ -42,7 +43,8 @@ def write_feedback(
     explanations: pd.DataFrame | None = None,
 ) -> tuple[Path, Path]:
     xlsx = feedback_path(feedback_dir, fv.period, fv.county_code, fv.version, status)
-    xlsx.parent.mkdir(parents=True, exist_ok=True)
+    # Private: the copy holds what the county sent (fivestar.filemodes; 0700 / 0600).
+    private_dir(xlsx.parent, feedback_dir)
     write_feedback_workbook(
         archived,
         xlsx,
@@ -69,6 +71,8 @@ def write_feedback(
         file_sha256=fv.sha256,
         feedback_workbook=xlsx,
     )
+    private_file(xlsx)
+    private_file(html)
     return xlsx, html
 
 
