@@ -63,9 +63,14 @@ def log_file() -> Path:
     """Where a failing command writes its details: processed/logs/fivestar.log (else the temp folder)."""
     from fivestar.settings import load_settings
 
-    processed = load_settings().processed_dir
+    from fivestar.config import ConfigError
+
+    try:
+        processed = load_settings().processed_dir
+    except ConfigError:  # the settings themselves are what failed
+        processed = None
     # Never create the processed folder just for a log: a failed check leaves no trace there.
-    candidates = [processed / "logs"] if processed.is_dir() else []
+    candidates = [processed / "logs"] if processed is not None and processed.is_dir() else []
     for folder in (*candidates, Path(tempfile.gettempdir())):
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+from fivestar.config import ConfigError
 
 # Anyone with the source has this key: hashes made with it are reversible (an ID has few
 # unknown digits). Only the SQLite quickstart may use it (id_hash_key_refusal).
@@ -18,6 +21,21 @@ DEFAULT_ID_HASH_KEY = "fivestar-default-id-key"
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+N = TypeVar("N", int, float)
+
+
+def _number(name: str, default: N, kind: type[N]) -> N:
+    """A numeric setting; a value that is no number is a ConfigError naming the variable."""
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return kind(raw.strip())
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name}={raw!r} is not {what}") from None
 
 
 def _flag(name: str) -> bool:
@@ -102,7 +120,7 @@ def load_settings() -> Settings:
         processed_dir=Path(_env("FIVESTAR_PROCESSED_DIR", "data/processed") or "data/processed"),
         config_dir=Path(_env("FIVESTAR_CONFIG_DIR", "config") or "config"),
         smtp_host=_env("FIVESTAR_SMTP_HOST"),
-        smtp_port=int(_env("FIVESTAR_SMTP_PORT", "25") or 25),
+        smtp_port=_number("FIVESTAR_SMTP_PORT", 25, int),
         smtp_from=_env("FIVESTAR_SMTP_FROM", "fivestar@localhost"),
         smtp_user=_env("FIVESTAR_SMTP_USER"),
         smtp_password=_env("FIVESTAR_SMTP_PASSWORD"),
@@ -111,11 +129,11 @@ def load_settings() -> Settings:
         it_alert_email=_env("FIVESTAR_IT_ALERT_EMAIL"),
         it_alert_webhook=_env("FIVESTAR_IT_ALERT_WEBHOOK"),
         task_runner=(_env("FIVESTAR_TASK_RUNNER", "local") or "local").strip(),
-        dask_workers=int(_env("FIVESTAR_DASK_WORKERS", "2") or 2),
-        alert_budget_s=float(_env("FIVESTAR_ALERT_BUDGET_SECONDS", "60") or 60),
-        alert_workers=int(_env("FIVESTAR_ALERT_WORKERS", "8") or 8),
-        alert_max_attempts=int(_env("FIVESTAR_ALERT_MAX_ATTEMPTS", "6") or 6),
-        alert_max_age_hours=float(_env("FIVESTAR_ALERT_MAX_AGE_HOURS", "72") or 72),
-        settle_seconds=max(0.0, float(_env("FIVESTAR_SETTLE_SECONDS", "60") or 60)),
+        dask_workers=_number("FIVESTAR_DASK_WORKERS", 2, int),
+        alert_budget_s=_number("FIVESTAR_ALERT_BUDGET_SECONDS", 60, float),
+        alert_workers=_number("FIVESTAR_ALERT_WORKERS", 8, int),
+        alert_max_attempts=_number("FIVESTAR_ALERT_MAX_ATTEMPTS", 6, int),
+        alert_max_age_hours=_number("FIVESTAR_ALERT_MAX_AGE_HOURS", 72, float),
+        settle_seconds=max(0.0, _number("FIVESTAR_SETTLE_SECONDS", 60, float)),
         share_group=_flag("FIVESTAR_SHARE_GROUP"),
     )

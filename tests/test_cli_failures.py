@@ -160,3 +160,9 @@ def test_undecodable_registry_is_a_config_error(env: dict[str, str]) -> None:
     (cfg / "registry.csv").write_bytes(b"code,name\n\xff\xfe\xfd\x80\x81\n")
     with pytest.raises(ConfigError, match="registry.csv"):
         load_registry(cfg)
+
+
+def test_a_setting_that_is_no_number_is_named(env: dict[str, str]) -> None:
+    code, out = invoke("run", FIVESTAR_SETTLE_SECONDS="soon")
+    assert code == EXIT_USAGE
+    assert_one_clean_line(out, "FIVESTAR_SETTLE_SECONDS", "soon")
