@@ -61,9 +61,8 @@ def _logging(verbose: bool) -> None:
 
 def log_file() -> Path:
     """Where a failing command writes its details: processed/logs/fivestar.log (else the temp folder)."""
-    from fivestar.settings import load_settings
-
     from fivestar.config import ConfigError
+    from fivestar.settings import load_settings
 
     try:
         processed = load_settings().processed_dir

@@ -57,7 +57,7 @@ class Settings:
     id_hash_key: str = DEFAULT_ID_HASH_KEY
     it_alert_email: str | None = None
     it_alert_webhook: str | None = None
-    # Where per-county work runs (flows/runners.py): "local", "dask" (a local cluster of
+    # Where per-county work runs (fivestar/runtime): "local", "dask" (a local cluster of
     # `dask_workers` processes) or the address of a running Dask scheduler.
     task_runner: str = "local"
     dask_workers: int = 2

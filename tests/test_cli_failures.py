@@ -17,11 +17,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from testenv import drop_fivestar_settings
 from typer.testing import CliRunner
 
 from fivestar.cli import EXIT_USAGE, EXIT_WAREHOUSE, app
 from fivestar.config import ConfigError, load_registry
+from testenv import drop_fivestar_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEAD_PG = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"

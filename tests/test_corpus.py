@@ -35,10 +35,10 @@ from typing import Any
 
 import openpyxl
 import pytest
-from testenv import clean_env, drop_fivestar_settings
 
 from corpus import ALL_IDS, PERIOD, Case, Corpus, build_corpus
 from corpus.cases import GOOD_COUNTY, HTML_INJECTION, HTML_NAME, INJECTIONS, make_cases
+from testenv import clean_env, drop_fivestar_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT_S = 900

@@ -134,34 +134,35 @@ def test_derive_in_small_batches_gives_the_same_views(
     the run's batching, whoever computed which batch."""
     import time
 
-    from fivestar import helper
-    from fivestar.config import load_rulebook
-    from fivestar.warehouse import derive as derive_mod
+    from fivestar import derive as derive_mod
+    from fivestar.context import open_context
+    from fivestar.pipeline import derive_stage
+    from fivestar.runtime.local import LocalExecutor
     from flows.nightly import fivestar_run
 
     _env(monkeypatch, province, warehouse_url, tmp_path / "processed")
     fivestar_run.fn()
     first = dump_views(warehouse_url)
-    engine = make_engine(warehouse_url)
+    ctx = open_context()
     try:
-        with engine.begin() as conn:
+        with ctx.engine.begin() as conn:
             run_id = conn.execute(text("SELECT MIN(run_id) FROM branch_rating")).scalar_one()
             conn.execute(text("UPDATE meta SET value = 'stale' WHERE key = 'rulebook_hash'"))
         monkeypatch.setattr(derive_mod, "BATCH_COUNTIES", 1)
         here: list[list[str]] = []  # batches computed in this process (the helper's are not seen)
-        real = derive_mod._derive_counties
+        real = derive_stage.derive_batch
 
-        def spy(engine, rb, counties, *args, **kwargs):
-            here.append(list(counties))
+        def spy(engine, rb, batch, *args, **kwargs):
+            here.append(list(batch.counties))
             time.sleep(1.0)  # slower than the helper: it must take some of the batches
-            return real(engine, rb, counties, *args, **kwargs)
+            return real(engine, rb, batch, *args, **kwargs)
 
-        monkeypatch.setattr(derive_mod, "_derive_counties", spy)
-        if warehouse_url.startswith("postgresql"):
-            helper.warm_up().result()
-        done = derive_mod.derive_pending(engine, load_rulebook(province / "config"), run_id=run_id)
+        monkeypatch.setattr(derive_stage, "derive_batch", spy)
+        with LocalExecutor() as executor:
+            executor.prepare(("fivestar.derive",))
+            done = derive_stage.derive_all(ctx, executor, run_id)
     finally:
-        engine.dispose()
+        ctx.engine.dispose()
     assert len({c for c, _ in done}) == 5
     if warehouse_url.startswith("postgresql"):
         assert 1 <= len(here) < 5  # the rest in the helper process

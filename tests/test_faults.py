@@ -42,10 +42,10 @@ from conftest import in_ci
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from test_runs import prefect_api  # noqa: F401  (the module's Prefect server fixture)
-from testenv import clean_env, drop_fivestar_settings
 
 import wbfactory as W
 from fivestar.config import load_rulebook
+from testenv import clean_env, drop_fivestar_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 A, B, C = "410522", "410523", "410526"

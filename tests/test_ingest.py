@@ -582,30 +582,3 @@ def test_an_id_in_the_file_name_stays_out_of_details_and_logs(
     bad = tmp_path / f"{COUNTY}_{ID}_2.xlsx"
     bad.write_bytes(b"PK\x03\x04 truncated")
     assert "19900101" not in read(bad, rulebook).detail
-
-
-def test_prestarted_reader_processes_are_taken_by_the_next_read(tmp_path: Path, rulebook: Rulebook) -> None:
-    """The flow spawns the reader processes before its own start-up work (prestart);
-    read_many with the same arguments takes them, and reads exactly as a fresh pool does."""
-    from fivestar.ingest import parallel
-
-    path = build(tmp_path, rulebook)
-    limits = Limits()
-    fresh = parallel.read_many([(path, "k")], rulebook, limits, "id-key")
-    parallel.prestart(rulebook, limits, "id-key")
-    (early_pool,) = [pool for _, pool in parallel._EARLY]
-    taken = parallel.read_many([(path, "k")], rulebook, limits, "id-key")
-    assert parallel._EARLY == []
-    with pytest.raises(ValueError):  # it was used, then closed with the read
-        early_pool.apply_async(len, ([],))
-    pd.testing.assert_frame_equal(taken[0].findings, fresh[0].findings)
-    assert taken[0].frames.keys() == fresh[0].frames.keys()
-    for key, frame in fresh[0].frames.items():
-        pd.testing.assert_frame_equal(taken[0].frames[key], frame)
-    # A prestart for other arguments is closed, not used.
-    parallel.prestart(rulebook, Limits(), "id-key")
-    (other,) = [pool for _, pool in parallel._EARLY]
-    parallel.read_many([(path, "k")], rulebook, limits, "id-key")
-    assert parallel._EARLY == []
-    with pytest.raises(ValueError):
-        other.apply_async(len, ([],))

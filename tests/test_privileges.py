@@ -37,12 +37,12 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
-from testenv import clean_env
 
 import wbfactory as W
 from fivestar.config import load_rulebook
 from fivestar.warehouse import ensure_schema, make_engine
 from fivestar.warehouse.roles import Roles, apply_roles, drop_roles, passwords_from_env
+from testenv import clean_env
 
 pytestmark = pytest.mark.postgres
 

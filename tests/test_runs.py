@@ -40,11 +40,11 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from testenv import clean_env, drop_fivestar_settings
 
 import flows  # noqa: F401  (Prefect defaults for these machines: no telemetry, quiet logs)
 import wbfactory as W
 from fivestar.config import load_rulebook
+from testenv import clean_env, drop_fivestar_settings
 
 pytestmark = pytest.mark.prefect_server
 

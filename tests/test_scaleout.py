@@ -5,15 +5,15 @@ In: the bundled quickstart sample (config/ and data/raw/ of the repository: 3 co
 processed folders, and a two-worker `distributed.LocalCluster` (worker processes,
 loopback only, the options FIVESTAR_TASK_RUNNER=dask uses) started by the test.
 Out: checks that
-- FIVESTAR_TASK_RUNNER / FIVESTAR_DASK_WORKERS choose the runner when a run starts:
-  `local` is Prefect's thread pool (tasks inline, as without the setting), `dask` a
-  local cluster on loopback, an address connects to that scheduler, anything else fails;
+- FIVESTAR_TASK_RUNNER / FIVESTAR_DASK_WORKERS choose the executor when a run starts:
+  `local` (also without the setting) the two-core executor, `dask` a local cluster on
+  loopback, an address connects to that scheduler, anything else is a config error;
 - one run with `local` and one with the cluster's address produce identical rpt_* views
   (ordered dumps, run id and processing time left out), identical per-version statuses,
   error / warning counts and star levels, and the same feedback files and pages;
-- the Dask run's feedback tasks ran on the cluster's workers (the scheduler's task
-  stream records them, one per submission), and the workers reported to the flow's
-  Prefect API instead of starting temporary Prefect servers of their own.
+- the Dask run's feedback jobs ran on the cluster's workers (the scheduler's task
+  stream records them, one per submission), as plain Dask tasks (no worker starts a
+  Prefect server of its own).
 """
 
 from __future__ import annotations
@@ -39,48 +39,38 @@ SUBMISSIONS = 6  # data/raw: 3 counties × 2 months
 
 
 # ----------------------------------------------------------------------------- choosing the runner
-def test_the_setting_chooses_the_task_runner(monkeypatch: pytest.MonkeyPatch) -> None:
-    from prefect.task_runners import ThreadPoolTaskRunner
-    from prefect_dask import DaskTaskRunner
-
-    from flows.nightly import fivestar_run
-    from flows.runners import distributes
+def test_the_setting_chooses_the_executor(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fivestar.config import ConfigError
+    from fivestar.runtime import executor_for
+    from fivestar.runtime.dask import DaskExecutor, local_cluster_kwargs
+    from fivestar.runtime.local import LocalExecutor
 
     def chosen(**env: str) -> Any:
         for k in ("FIVESTAR_TASK_RUNNER", "FIVESTAR_DASK_WORKERS"):
             monkeypatch.delenv(k, raising=False)
         for k, v in env.items():
             monkeypatch.setenv(k, v)
-        # What Prefect does when a run of the flow starts.
-        return fivestar_run.task_runner.duplicate()
+        return executor_for(load_settings())
 
-    local = chosen()
-    assert type(local) is ThreadPoolTaskRunner and not distributes(local)
-    assert type(chosen(FIVESTAR_TASK_RUNNER="local")) is ThreadPoolTaskRunner
-
-    dask = chosen(FIVESTAR_TASK_RUNNER="dask")
-    assert isinstance(dask, DaskTaskRunner) and distributes(dask)
-    assert dask.address is None and dask.cluster_class == "distributed.LocalCluster"
-    assert dask.cluster_kwargs == {
+    for ex in (chosen(), chosen(FIVESTAR_TASK_RUNNER="local")):
+        assert type(ex) is LocalExecutor
+        ex.close()
+    assert local_cluster_kwargs(2) == {
         "n_workers": 2,
         "threads_per_worker": 1,
         "processes": True,
         "host": "127.0.0.1",
         "dashboard_address": "127.0.0.1:0",
     }
-    assert chosen(FIVESTAR_TASK_RUNNER="dask", FIVESTAR_DASK_WORKERS="5").cluster_kwargs["n_workers"] == 5
-
-    assert chosen(FIVESTAR_TASK_RUNNER="tcp://10.0.0.5:8786").address == "tcp://10.0.0.5:8786"
-    remote = chosen(FIVESTAR_TASK_RUNNER="dask://10.0.0.5:8786")
-    assert remote.address == "tcp://10.0.0.5:8786" and not remote.cluster_kwargs
-
+    with chosen(FIVESTAR_TASK_RUNNER=" Dask ", FIVESTAR_DASK_WORKERS="1") as dask:  # case and spaces forgiven
+        assert isinstance(dask, DaskExecutor) and dask._cluster is not None  # noqa: SLF001
+        assert len(dask._cluster.workers) == 1  # noqa: SLF001
     for bad in ("threads", "dask:10.0.0.5:8786"):
-        with pytest.raises(ValueError, match="FIVESTAR_TASK_RUNNER"):
+        with pytest.raises(ConfigError, match="FIVESTAR_TASK_RUNNER"):
             chosen(FIVESTAR_TASK_RUNNER=bad)
-    with pytest.raises(ValueError, match="FIVESTAR_DASK_WORKERS"):
+    with pytest.raises(ConfigError, match="FIVESTAR_DASK_WORKERS"):
         chosen(FIVESTAR_TASK_RUNNER="dask", FIVESTAR_DASK_WORKERS="0")
-    assert distributes(chosen(FIVESTAR_TASK_RUNNER=" Dask "))  # case and spaces are forgiven
-    assert load_settings().task_runner == "Dask" and load_settings().dask_workers == 2
+    assert load_settings().task_runner == "dask" and load_settings().dask_workers == 0
 
 
 # ----------------------------------------------------------------------------- one run each way
@@ -89,7 +79,7 @@ def cluster() -> Iterator[Any]:
     """A two-worker LocalCluster on loopback (as FIVESTAR_TASK_RUNNER=dask starts) and a client to watch it."""
     from distributed import Client, LocalCluster
 
-    from flows.runners import local_cluster_kwargs
+    from fivestar.runtime.dask import local_cluster_kwargs
 
     with (
         LocalCluster(**local_cluster_kwargs(2)) as lc,
@@ -108,7 +98,7 @@ def _run(monkeypatch: pytest.MonkeyPatch, out: Path, task_runner: str) -> dict[s
     monkeypatch.setenv("FIVESTAR_PROCESSED_DIR", str(out / "processed"))
     monkeypatch.setenv("FIVESTAR_WAREHOUSE_URL", f"sqlite:///{out / 'warehouse.db'}")
     monkeypatch.setenv("FIVESTAR_TASK_RUNNER", task_runner)
-    # The flow itself (not .fn): Prefect picks the task runner as the run starts.
+    # The flow itself (not .fn): the executor is chosen as the run starts.
     return fivestar_run()
 
 
@@ -161,11 +151,11 @@ def test_a_dask_run_equals_a_local_run(cluster: Any, tmp_path: Path, monkeypatch
 
     # Work ran on the cluster: one feedback task per submission, each on one of its workers.
     workers = set(cluster.scheduler_info()["workers"])
-    ran = [t for t in stream.data if str(t["key"]).startswith("feedback")]
+    ran = [t for t in stream.data if str(t["key"]).startswith("write_feedback_many")]
     assert len(ran) == SUBMISSIONS, [t["key"] for t in stream.data]
     assert {t["worker"] for t in ran} <= workers
     assert all(pid != os.getpid() for pid in cluster.run(os.getpid).values())
-    # ... and reported to the flow's Prefect API: no worker started a temporary server of its own.
+    # Plain Dask tasks: no worker starts a Prefect server of its own.
     servers = cluster.run(_uvicorn_children)
     assert not any(servers.values()), servers
 

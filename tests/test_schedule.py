@@ -31,11 +31,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
-from testenv import clean_env
 
 import flows  # noqa: F401  (Prefect defaults for these machines: no telemetry, quiet logs)
 import wbfactory as W
 from fivestar.config import load_rulebook
+from testenv import clean_env
 
 pytestmark = pytest.mark.prefect_server
 

@@ -32,7 +32,6 @@ import pytest
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
-from testenv import drop_fivestar_settings
 
 import wbfactory as W
 from fivestar import template
@@ -59,6 +58,7 @@ from fivestar.validate.suites import load_suite_dicts
 from fivestar.warehouse.engine import make_engine
 from fivestar.warehouse.load import load_version
 from fivestar.warehouse.schema import ensure_schema
+from testenv import drop_fivestar_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD, PREV = "2026-11", "2026-10"

@@ -943,22 +943,23 @@ def test_rules_run_in_the_reader_processes_give_the_same_findings(
     """The flow runs the per-file rules in the reader worker processes, right after each
     read (`read_many(then=rules_after_read)`); validate_period then takes them from
     `ParsedWorkbook.checked`. The findings must equal those of the in-process rules."""
-    from fivestar.ingest.parallel import read_many
+    from fivestar.ingest.files import read_file, reader_state, unread_file
+    from fivestar.runtime.local import LocalExecutor
     from fivestar.validate.engine import rules_after_read
 
     root = tmp_path_factory.getbasetemp()
     names = list(CASES)
     paths = [next(root.glob(f"validate*/{n}/{CASES[n].county}_*.xlsx")) for n in names]
     args = [(CASES[n].county, PERIOD, 1, PRIORS.get(CASES[n].county, Prior())) for n in names]
-    parsed = read_many(
-        list(zip(paths, names, strict=True)),
-        rulebook,
-        Limits(),
-        ID_KEY,
-        then=rules_after_read,
-        then_shared=(REGISTRY,),
-        then_args=args,
-    )
+    with LocalExecutor() as executor:
+        parsed = executor.map_files(
+            read_file,
+            [(p, n, a) for p, n, a in zip(paths, names, args, strict=True)],
+            setup=(rulebook, Limits(), ID_KEY, rules_after_read, (REGISTRY,)),
+            reader_setup=reader_state,
+            timeout_s=None,
+            on_failure=unread_file,
+        )
     assert sum(pw.checked is not None for pw in parsed) >= len(names) - 3  # all but the unreadable files
     checked = validate_period(
         [Submission(pw, CASES[n].county, PERIOD) for n, pw in zip(names, parsed, strict=True)],

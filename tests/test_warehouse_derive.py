@@ -10,7 +10,6 @@ and a rulebook change, and that rpt_area_summary's numbers are right.
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pandas as pd
 import pytest
@@ -18,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from fivestar.config import Rulebook
-from fivestar.warehouse import derive_pending, insert_frame, load_version, sync_registry, tables
+from fivestar.derive import derive_pending
+from fivestar.warehouse import insert_frame, load_version, sync_registry, tables
 
 
 def _view(engine: Engine, name: str, where: str = "") -> pd.DataFrame:
@@ -112,7 +112,7 @@ def test_derive_is_crash_safe(loaded: Engine, tiny, rulebook, monkeypatch) -> No
     _load(loaded, tiny, ["2026-11"], version=2, quality={tiny.WEST: "best"})
     assert _queue(loaded) == [(tiny.COUNTY, 2026)]
 
-    import fivestar.warehouse.derive as derive_mod
+    import fivestar.warehouse.derived as derive_mod
 
     real = derive_mod.insert_frame
 
@@ -269,50 +269,44 @@ def test_area_summary_by_hand(warehouse_engine: Engine, tiny) -> None:
     assert rating.loc[rating["year"] == 2025, "is_final"].astype(bool).all()
 
 
-def test_derive_ahead_takes_chunks_in_order_after_the_feedback_and_stops_cleanly(
+def test_derive_ahead_hands_batches_in_order_and_takes_back_what_has_not_started(
     monkeypatch: pytest.MonkeyPatch, rulebook: Rulebook
 ) -> None:
-    """DeriveAhead (fivestar.warehouse.ahead) starts only once the feedback futures are
-    done, derives the chunks in the order added, and `stop` names the chunk being derived,
-    leaves later chunks alone and lets its thread end."""
-    import threading
+    """DeriveAhead (fivestar.pipeline.derive_stage) hands loaded counties to the executor
+    in batches, in order; `stop` takes back the batches not started and names the
+    counties of those that have; `collect` gives what was derived ahead."""
     from concurrent.futures import Future
 
-    from fivestar import helper
-    from fivestar.warehouse import ahead as ahead_mod
-    from fivestar.warehouse.engine import make_engine
+    from fivestar.pipeline import derive_stage
 
     calls: list[list[str]] = []
-    release = threading.Event()
+    started: list[Future] = []
 
-    def fake_derive(url: str, rb: Rulebook, counties: list[str], run_id: str) -> list[tuple[str, int]]:
-        calls.append(list(counties))
-        if counties == ["c"]:
-            release.wait(10)  # "c" is still being derived when the flow stops adding
-        return [(c, 2026) for c in counties]
+    class Helper:  # runs nothing until told: the first batch has started, the rest wait
+        overlaps = True
 
-    def inline(fn, *args):  # the helper process, here: the feeder thread itself
-        f: Future = Future()
-        f.set_result(fn(*args))
-        return f
+        def submit(self, fn, url, rb, counties, run_id):  # type: ignore[no-untyped-def]
+            calls.append(list(counties))
+            f: Future = Future()
+            if not started:
+                f.set_running_or_notify_cancel()
+                started.append(f)
+            return f
 
-    monkeypatch.setattr(ahead_mod, "derive_loaded", fake_derive)
-    monkeypatch.setattr(helper, "submit", inline)
-    feedback: Future = Future()
-    engine = make_engine("sqlite://")
-    a = ahead_mod.DeriveAhead(engine, rulebook, "run-1")
-    a.start(after=[feedback])
-    a.add(["a", "b"])
-    time.sleep(0.2)
-    assert calls == []  # the feedback work goes first
-    feedback.set_result(None)
-    a.add(["c"])
-    deadline = time.monotonic() + 10
-    while len(calls) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    class Ctx:
+        rulebook = None
+
+        class engine:  # noqa: N801 - stands for an Engine: only its URL is read
+            class url:  # noqa: N801
+                @staticmethod
+                def render_as_string(hide_password: bool = True) -> str:
+                    return "sqlite://"
+
+    monkeypatch.setattr(derive_stage, "BATCH_COUNTIES", 2)
+    a = derive_stage.DeriveAhead(Ctx(), Helper(), "run-1")  # type: ignore[arg-type]
+    a.add(["a", "b", "c"])
     a.add(["d"])
-    assert a.stop() == {"c"}
-    release.set()
-    assert a.collect() == [("a", 2026), ("b", 2026), ("c", 2026)]
-    assert calls == [["a", "b"], ["c"]]  # "d" was added too late: left to the final pass
-    engine.dispose()
+    assert calls == [["a", "b"], ["c"], ["d"]]
+    assert a.stop() == {"a", "b"}  # started: still the helper's; the others come back
+    started[0].set_result([("a", 2026), ("b", 2026)])
+    assert a.collect() == ([("a", 2026), ("b", 2026)], False)

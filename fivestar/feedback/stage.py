@@ -10,8 +10,8 @@ or exhaust the run when copied through openpyxl) and of the validation page.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -76,17 +76,34 @@ def write_feedback(
     return xlsx, html
 
 
-def write_feedback_many(jobs: list[tuple[Any, ...]]) -> list[tuple[Path, Path] | str]:
-    """`write_feedback(*job)` for each job: its (workbook, page), or, for a job that
-    failed (a full disk, say), the error text; one county's failure is that county's.
+@dataclass(frozen=True)
+class FeedbackJob:
+    """Everything the feedback files of one file version are made from (picklable)."""
 
-    Runs in the helper process beside the loads (fivestar.helper) or on a Dask worker,
-    so it returns plain values rather than raising.
+    version: FileVersion
+    archived: Path
+    findings: pd.DataFrame
+    status: str
+    county_name: str
+    feedback_dir: Path
+    explanations: pd.DataFrame | None = None
+
+
+def write_feedback_many(jobs: list[FeedbackJob]) -> list[tuple[Path, Path] | str]:
+    """The feedback files of each job: its (workbook, page), or, for a job that failed
+    (a full disk, say), the error text; one county's failure is that county's.
+
+    May run in another process (the executor's helper or a Dask worker), so it returns
+    plain values rather than raising.
     """
     out: list[tuple[Path, Path] | str] = []
-    for job in jobs:
+    for j in jobs:
         try:
-            out.append(write_feedback(*job))
+            out.append(
+                write_feedback(
+                    j.version, j.archived, j.findings, j.status, j.county_name, j.feedback_dir, j.explanations
+                )
+            )
         except Exception as exc:
             out.append(str(exc) or type(exc).__name__)
     return out

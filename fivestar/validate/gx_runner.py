@@ -31,19 +31,9 @@ _context: Any = None
 _context_lock = threading.Lock()
 
 
-def warm_up() -> threading.Thread:
-    """Import GX and build its context in a background thread.
-
-    For callers about to wait on something else (the reading processes): the 3–4 s
-    import then costs no wall time. `run_suites` takes the same lock, so it simply
-    waits if the warm-up is still going.
-    """
-    t = threading.Thread(target=_gx_context, name="gx-warm-up", daemon=True)
-    t.start()
-    return t
-
-
-def _gx_context() -> Any:
+def gx_context() -> Any:
+    """GX imported and its context built (once; 3-4 s). Safe to call from a warm-up
+    thread (the executor's `warm_here`): `run_suites` waits for the same lock."""
     with _context_lock:
         return _make_context()
 
@@ -192,7 +182,7 @@ def _validation_definition(key: str, exps: list[dict[str, Any]]) -> Any:
     digest = hashlib.sha1(json.dumps(exps, sort_keys=True, default=str).encode()).hexdigest()[:12]
     name = f"{key}-{digest}"
     if name not in _vds:
-        ctx = _gx_context()
+        ctx = gx_context()
         suite = ctx.suites.add(ExpectationSuite(name=name, expectations=exps))
         ds = ctx.data_sources.add_or_update_pandas(f"ds-{name}")
         bd = ds.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")

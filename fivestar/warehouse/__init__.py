@@ -8,11 +8,10 @@ PostgreSQL. Typical run:
     with run_lock(engine):
         run_id = start_run(engine, params, rb.hash); sync_registry(engine, registry)
         for each new version: load_version(engine, sub, facts, findings)
-        derive_pending(engine, rb, run_id); finish_run(engine, run_id, "completed", summary)
+        (fivestar.derive.derive_pending(engine, rb, run_id)); finish_run(engine, run_id, "completed", summary)
 """
 
 from fivestar.warehouse.bulk import insert_frame
-from fivestar.warehouse.derive import derive_pending
 from fivestar.warehouse.engine import WarehouseUnavailable, check_reachable, make_engine, safe_url
 from fivestar.warehouse.load import (
     current_facts,
@@ -32,7 +31,6 @@ __all__ = [
     "WarehouseUnavailable",
     "check_reachable",
     "current_facts",
-    "derive_pending",
     "ensure_schema",
     "finish_run",
     "insert_frame",

@@ -1,1 +1,0 @@
-"""Prefect tasks: thin wrappers around the stage functions in fivestar/."""
