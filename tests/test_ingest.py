@@ -593,19 +593,18 @@ def test_prestarted_reader_processes_are_taken_by_the_next_read(tmp_path: Path, 
     limits = Limits()
     fresh = parallel.read_many([(path, "k")], rulebook, limits, "id-key")
     parallel.prestart(rulebook, limits, "id-key")
-    (early_pool,) = [pool for _, pool in parallel._EARLY]
+    ((_, early_lanes),) = parallel._EARLY
     taken = parallel.read_many([(path, "k")], rulebook, limits, "id-key")
     assert parallel._EARLY == []
-    with pytest.raises(ValueError):  # it was used, then closed with the read
-        early_pool.apply_async(len, ([],))
+    # They were used (one file: one lane), then stopped with the read.
+    assert all(not lane.process.is_alive() for lane in early_lanes)
     pd.testing.assert_frame_equal(taken[0].findings, fresh[0].findings)
     assert taken[0].frames.keys() == fresh[0].frames.keys()
     for key, frame in fresh[0].frames.items():
         pd.testing.assert_frame_equal(taken[0].frames[key], frame)
-    # A prestart for other arguments is closed, not used.
+    # A prestart for other arguments is stopped, not used.
     parallel.prestart(rulebook, Limits(), "id-key")
-    (other,) = [pool for _, pool in parallel._EARLY]
+    ((_, other),) = parallel._EARLY
     parallel.read_many([(path, "k")], rulebook, limits, "id-key")
     assert parallel._EARLY == []
-    with pytest.raises(ValueError):
-        other.apply_async(len, ([],))
+    assert all(not lane.process.is_alive() for lane in other)

@@ -15,10 +15,14 @@ case, single quotes, odd blanks, a prefix, no reference at all...). Out:
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import threading
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import python_calamine as pc
@@ -26,7 +30,7 @@ import python_calamine as pc
 import wbfactory as W
 from fivestar.config import Limits, Rulebook
 from fivestar.ingest import parallel, sheet_guard
-from fivestar.ingest.read import FILE_MESSAGES
+from fivestar.ingest.read import FILE_MESSAGES, ParsedWorkbook
 from fivestar.ingest.xlsx_meta import check_container
 
 COUNTY = "410522"
@@ -286,3 +290,57 @@ def test_a_hostile_file_is_that_countys_problem_and_the_others_read(
         assert "used range 16384 columns x 1048576 rows" in pw.detail
     for key in ("a", "b"):
         assert not by_key[key].fatal and by_key[key].frames, by_key[key].detail
+
+
+# ----------------------------------------------------------------------------- a reader that dies
+def block_for_kill(pw: ParsedWorkbook, rb: Rulebook, marker: str | None) -> None:
+    """Runs in the reader after reading (read_many's `then`): for the victim file it says
+    which process it is in and then waits to be killed."""
+    if marker:
+        Path(marker + ".tmp").write_text(str(os.getpid()))
+        os.replace(marker + ".tmp", marker)
+        threading.Event().wait()
+
+
+def test_a_reader_killed_mid_read_is_noticed_at_once_and_the_rest_read(
+    tmp_path: Path, rulebook: Rulebook
+) -> None:
+    """SIGKILL of the reader of the second file (of five, two readers): that file is
+    rejected as unreadable (the submitter's Chinese message, IT's English detail naming
+    the signal) well before its own time limit, a new reader takes over, the others read."""
+    files = [good_workbook(tmp_path / str(i), rulebook, f"4105{20 + i}") for i in range(5)]
+    marker = tmp_path / "victim.pid"
+    args = [(str(marker) if i == 1 else None,) for i in range(5)]
+    per_file_timeout_s = 600  # far beyond the wait below: only noticing the death ends it
+    out: dict[str, Any] = {}
+
+    def read() -> None:
+        out["parsed"] = parallel.read_many(
+            [(f, f"k{i}") for i, f in enumerate(files)],
+            rulebook,
+            Limits(per_file_timeout_s=per_file_timeout_s),
+            "id-key",
+            workers=2,
+            then=block_for_kill,
+            then_args=args,
+        )
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for _ in range(1200):  # up to 120 s for two reader processes to start and read
+        if marker.exists() or not reader.is_alive():
+            break
+        reader.join(timeout=0.1)
+    pid = int(marker.read_text())
+    assert pid in [lane.pid for lane in parallel.ACTIVE]  # the victim is one of the pool's readers
+    os.kill(pid, signal.SIGKILL)
+    reader.join(timeout=120)
+    assert not reader.is_alive(), "read_many still waits for the killed reader"
+    by_key = {pw.file_key: pw for pw in out["parsed"]}
+    victim = by_key["k1"]
+    assert victim.fatal and list(victim.findings["rule"]) == ["file.unreadable"]
+    assert list(victim.findings["message"]) == [FILE_MESSAGES["unreadable"][0]]
+    assert "SIGKILL" in victim.detail
+    for key in ("k0", "k2", "k3", "k4"):
+        assert not by_key[key].fatal and by_key[key].frames, by_key[key].detail
+    assert parallel.ACTIVE == []
