@@ -9,17 +9,21 @@ the GIL). The process is spawned, never forked (the caller runs Prefect's thread
 once per process and on first use; `warm_up` starts it early so that its imports
 happen while the caller is busy elsewhere. A helper that died (killed, out of
 memory) fails the calls that were running on it, and the next call starts a new one.
+The helper ends itself when the calling process dies (fivestar.lifetime).
 """
 
 from __future__ import annotations
 
 import importlib
 import multiprocessing as mp
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+from fivestar.lifetime import exit_with_parent
 
 T = TypeVar("T")
 
@@ -34,7 +38,13 @@ def _executor() -> ProcessPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+            # The helper ends itself when the calling process is gone (kill -9 of a run).
+            _pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=mp.get_context("spawn"),
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            )
         return _pool
 
 
