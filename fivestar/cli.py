@@ -56,6 +56,10 @@ def run(
     except WarehouseUnavailable as exc:
         console.print(f"[bold red]Warehouse unreachable:[/] {exc}")
         raise typer.Exit(3) from exc
+    from fivestar.lifetime import start_watchdog
+
+    # Before Prefect starts its temporary server: a `kill -9` of this run must not leave it behind.
+    start_watchdog()
     with console.status("running the pipeline ..."):
         try:
             from flows.nightly import fivestar_run
@@ -204,8 +208,10 @@ def serve(
     name: Annotated[str, typer.Option(help="Deployment name.")] = "nightly",
 ) -> None:
     """Register the nightly schedule with Prefect and serve it (Ctrl-C to stop)."""
+    from fivestar.lifetime import start_watchdog
     from flows.serve import serve_nightly
 
+    start_watchdog()  # what a killed `serve` started (Prefect's server, flow runs) ends with it
     serve_nightly(cron=cron, name=name)
 
 
