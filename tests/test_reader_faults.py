@@ -182,6 +182,17 @@ def test_the_guard_bound_is_never_below_what_the_reader_allocates(
 
 
 @pytest.mark.parametrize("trick", TRICKS, ids=lambda t: t.__name__)
+def test_the_bound_does_not_depend_on_where_the_part_is_cut_for_scanning(
+    tmp_path: Path, rulebook: Rulebook, trick: Callable[[int, str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The part is scanned in chunks; with 5-byte chunks every tag is cut somewhere."""
+    path = rewrite(good_workbook(tmp_path, rulebook), tmp_path / "odd.xlsx", cells=trick(3000, "AD"))
+    whole = guard_extent(path)
+    monkeypatch.setattr(sheet_guard, "_SCAN_CHUNK", 5)
+    assert guard_extent(path) == whole
+
+
+@pytest.mark.parametrize("trick", TRICKS, ids=lambda t: t.__name__)
 @pytest.mark.parametrize(
     ("part", "target"),
     [(None, None), ("xl/cover.xml", "/xl/cover.xml"), ("xl/worksheets/sheet1.dat", "worksheets/sheet1.dat")],

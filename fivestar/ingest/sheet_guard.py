@@ -218,12 +218,14 @@ def _segments(zf: zipfile.ZipFile, info: zipfile.ZipInfo):  # type: ignore[no-un
                 return
             data = carry + block
             cut = data.rfind(b"<")
-            if cut <= 0:
+            if cut < 0:  # text only
                 yield data
                 carry = b""
-            else:
+            elif cut > 0:
                 yield data[:cut]
                 carry = data[cut:]
+            else:  # one tag still open (a long attribute value): read on
+                carry = data
 
 
 def _max_extent(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
