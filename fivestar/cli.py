@@ -164,6 +164,10 @@ def run(
     settings = load_settings()
     preflight(settings, params)  # fail fast, before Prefect starts its temporary server
     _warn_default_id_hash_key(settings)
+    from fivestar.lifetime import start_watchdog
+
+    # Before Prefect starts its temporary server: a `kill -9` of this run must not leave it behind.
+    start_watchdog()
     with console.status("running the pipeline ..."):
         from flows.nightly import fivestar_run
 
@@ -312,8 +316,10 @@ def serve(
     if refusal:
         raise ConfigError(refusal)
     _warn_default_id_hash_key(settings)
+    from fivestar.lifetime import start_watchdog
     from flows.serve import serve_nightly
 
+    start_watchdog()  # what a killed `serve` started (Prefect's server, flow runs) ends with it
     serve_nightly(cron=cron, name=name)
 
 
