@@ -106,6 +106,9 @@ _ID_TEXT = re.compile(
     rf"|\d(?:{_SEP}{{1,3}}\d|\d){{14}})"  # 15 digits in groups
     r"(?!\d)"
 )
+# A number of 15+ digits in scientific notation (4.106212001010145e+17, as Python or
+# pandas print a float): its mantissa shows most of the ID.
+_SCI = re.compile(r"(?<![\d.])(\d[.．]\d{13,}[eE]\+?(\d{1,3}))(?![\d.])")
 _SEP_RE = re.compile(_SEP)
 _MAYBE = re.compile(r"\d")
 _WHOLE_ID = re.compile(r"^(\d{17}[\dX]|\d{15})$")
@@ -154,7 +157,15 @@ def mask_ids_in(text: str) -> str:
     # Cheap exit: no 15 digits in the whole text, nothing to mask.
     if len(text) < 15 or len(_MAYBE.findall(text)) < 15:
         return text
+    if "e" in text or "E" in text:
+        text = _SCI.sub(_mask_sci, text)
     return _mask_all(text)
+
+
+def _mask_sci(m: re.Match[str]) -> str:
+    if int(m.group(2)) < 14:
+        return m.group(0)  # under 10^14: an ordinary number
+    return mask_digits(str(int(float(unicodedata.normalize("NFKC", m.group(1))))))
 
 
 def normalise_id(s: Any) -> str:

@@ -50,6 +50,7 @@ from fivestar.feedback.summary_sheet import (
     WARNING_RGB,
     summary_layout,
 )
+from fivestar.feedback.xlsx_mask import mask_xlsx_file
 from fivestar.feedback.xlsx_patch import Unsupported, write_patched_copy
 from fivestar.feedback.xlsx_summary import write_summary_workbook
 from fivestar.findings import ERROR
@@ -137,6 +138,8 @@ def write_feedback_workbook(
                 _annotate_copy(wb, findings, explanations, meta)
                 t2 = time.perf_counter()
                 _save(wb, out)
+                # openpyxl keeps what _scrub does not reach (properties, names, validations…).
+                mask_xlsx_file(out)
                 log.info(
                     "feedback %s: load %.1fs, annotate %.2fs, save %.1fs",
                     out.name,
@@ -151,9 +154,9 @@ def write_feedback_workbook(
 
     df = normalise(findings)
     try:
-        return write_summary_workbook(
-            out, summary_layout(df, explanations, meta, note=reason, link_sheets=set())
-        )
+        write_summary_workbook(out, summary_layout(df, explanations, meta, note=reason, link_sheets=set()))
+        mask_xlsx_file(out)
+        return out
     except OSError:
         raise
     except Exception:  # noqa: BLE001 — the proven openpyxl writer as the last resort
@@ -163,6 +166,7 @@ def write_feedback_workbook(
     ws.title = SUMMARY_SHEET
     _fill_summary(ws, df, explanations, meta, note=reason, link_sheets=set())
     _save(wb, out)
+    mask_xlsx_file(out)
     return out
 
 
