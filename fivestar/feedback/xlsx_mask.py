@@ -7,9 +7,9 @@ properties (docProps/core.xml, app.xml), defined names, data-validation lists an
 prompts, header/footer text, drawings, charts, tables, sheet names. It works on parsed
 XML, so character references (&#52;&#49;…) are decoded first, and the runs of a rich
 text (an ID split over two fonts) are joined before masking. A number cell holding an
-ID (4.1062120010101446E+17) becomes the masked text. Sheet names holding an ID are
-renamed everywhere they are referred to (formulas, defined names, app.xml), with a
-full-width ＊ (Excel forbids * in sheet names).
+ID (4.1062120010101446E+17) becomes the masked text. Sheet and defined names holding
+an ID are renamed everywhere they are referred to (formulas, defined names, app.xml),
+with characters Excel allows in them (＊ and _, not *).
 
 The last pass before a copy leaves us: both feedback paths (XML patch, openpyxl) run it.
 Cost: parts are scanned as bytes first; only parts that may hold an ID are parsed, and
@@ -63,27 +63,32 @@ def _may_hold(data: bytes, renamed: list[bytes]) -> bool:
 
 
 def _renames(pkg: _Package) -> dict[str, str]:
-    """{sheet name holding an ID: its masked name}, unique within the workbook."""
+    """{sheet or defined name holding an ID: its masked name}, unique within the workbook.
+
+    Masked with characters each kind of name may hold (Excel refuses * in both): a
+    full-width ＊ in sheet names, _ in defined names. Applied to every text of every part
+    before the masking, so formulas and names keep pointing where they did."""
     try:
         _part, wb, _rels = _workbook(pkg)
     except Exception:  # noqa: BLE001 — an odd package: the generic pass still masks names
         return {}
     sheets = wb.find(_m("sheets"))
-    names = [s.get("name", "") for s in sheets] if sheets is not None else []
-    taken = set(names)
+    names = wb.find(_m("definedNames"))
     out: dict[str, str] = {}
-    for name in names:
-        masked = mask_ids_in(name)
-        if masked == name:
-            continue
-        new = masked.replace("*", "＊")[:31]
-        i = 2
-        while new in taken:
-            new = f"{masked.replace('*', '＊')[:27]}({i})"
-            i += 1
-        taken.add(new)
-        out[name] = new
-    return out
+    for els, star, longest in ((sheets, "＊", 31), (names, "_", 255)):
+        taken = {e.get("name", "") for e in els} if els is not None else set()
+        for e in els if els is not None else ():
+            old = e.get("name", "")
+            masked = mask_ids_in(old)
+            if masked == old or old in out:
+                continue
+            new, i = masked.replace("*", star)[:longest], 2
+            while new in taken:
+                new = f"{masked.replace('*', star)[: longest - 4]}{star}{i}"
+                i += 1
+            taken.add(new)
+            out[old] = new
+    return dict(sorted(out.items(), key=lambda kv: -len(kv[0])))  # longest first
 
 
 def _mask_text(text: str, renames: dict[str, str]) -> str:
