@@ -251,11 +251,12 @@ def _scrub(ws: Worksheet) -> None:
     for cell in list(ws._cells.values()):
         value = cell.value
         if isinstance(value, str):
-            if len(value) >= 18:
+            # Formulas are left to the package pass (xlsx_mask), which renames a sheet
+            # holding an ID in its name and every reference to it alike.
+            if len(value) >= 15 and cell.data_type != "f":
                 masked = mask_ids(value)
                 if masked != value:
-                    # Keep the cell's kind: assigning '=…' would turn a text cell into a
-                    # formula (injection); an ID inside a formula's own text is masked too.
+                    # Keep the cell's kind: assigning '=…' would turn a text cell into a formula.
                     kind = cell.data_type
                     cell.value = masked
                     cell.data_type = kind
@@ -263,7 +264,7 @@ def _scrub(ws: Worksheet) -> None:
             isinstance(value, int | float)
             and not isinstance(value, bool)
             and math.isfinite(value)
-            and abs(value) >= 10**17  # an ID typed into a number cell
+            and abs(value) >= 10**14  # an ID typed into a number cell (15+ digits)
             and float(value).is_integer()
         ):
             digits = str(int(value))
