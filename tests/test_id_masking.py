@@ -269,3 +269,51 @@ def test_feedback_copy_masks_every_text_part(tmp_path: Path, rulebook: Rulebook,
     assert wb["支部名册"]["G3"].value == "410621********1234"  # the runs, joined and masked
     assert "410621********1118" in wb["封面"]["B2"].comment.text  # their note, below ours
     assert wb.properties.creator == "410621********1118"
+
+
+BIG_FORMS = {
+    **FORMS,
+    "digit references": "".join(f"&#{ord(c)};" for c in "410621197005051118"),
+    "hex references": "".join(f"&#x{ord(c):x};" for c in "410621197005051118"),
+    "full-width references": "".join(f"&#{ord(c)};" for c in "４１０６２１１９７００５０５１１１８"),
+    "4-4-4-4-2": "4106 2119 7005 0511 18",
+}
+
+
+CASES = [(f, w) for f in BIG_FORMS for w in ("inline text", "formula")]
+CASES += [(f, "rich runs") for f in FORMS] + [("half", "number")]
+
+
+@pytest.mark.parametrize(("form", "where"), CASES)
+def test_a_big_part_is_not_skipped(form: str, where: str) -> None:
+    """Parts over the size where byte hints decide: every form is still found."""
+    from xml.sax.saxutils import escape
+
+    from fivestar.feedback.xlsx_mask import mask_part
+
+    raw = BIG_FORMS[form]
+    text = raw if "references" in form else escape(raw)
+    filler = "".join(
+        f'<row r="{r}"><c r="A{r}" s="1"><v>46{r:03d}</v></c><c r="B{r}" t="inlineStr"><is><t>2026-11-05 备注</t></is></c></row>'
+        for r in range(2, 3000)
+    )
+    if where == "inline text":
+        cell = f'<c r="C1" t="inlineStr"><is><t>身份证{text}</t></is></c>'
+    elif where == "rich runs":
+        half = len(raw) // 2
+        cell = f'<c r="C1" t="inlineStr"><is><r><rPr><b/></rPr><t>{escape(raw[:half])}</t></r><r><t>{escape(raw[half:])}</t></r></is></c>'
+    elif where == "formula":
+        cell = f'<c r="C1" t="str"><f>"{text}"</f><v>{text}</v></c>'
+    else:
+        cell = '<c r="C1"><v>4.1062119700505107E+17</v></c>'
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        f'<row r="1">{cell}</row>{filler}</sheetData></worksheet>'
+    ).encode()
+    assert len(xml) > 200_000
+    out = mask_part("xl/worksheets/sheet1.xml", xml, {})
+    assert out is not None, "the part was skipped"
+    text_out = cells.unicodedata.normalize("NFKC", out.decode())
+    assert digits_left(text_out) is None
+    assert re.sub(r"[\s\-—_]", "", cells.unicodedata.normalize("NFKC", raw))[:15] not in text_out
