@@ -10,7 +10,7 @@ data-validation lists and prompts, header/footer text and a sheet name. County 4
 is accepted (its facts reach the warehouse); 410523 is rejected (numbers in count
 columns, IDs in 支部代码) and has an old 审核结果 sheet, so its feedback copy goes
 the openpyxl way. Submitters and IT get e-mail (aiosmtpd on loopback) and webhooks
-(a local HTTP receiver).
+(a local HTTP receiver). The leaders' report and a branch card are written too.
 Out: no raw ID, and no run of 15 or more of its digits, in any warehouse table or
 view, any file under FIVESTAR_PROCESSED_DIR except archive/ (xlsx unzipped, every
 part; HTML and XML character references decoded), any e-mail (headers, bodies,
@@ -317,6 +317,13 @@ def test_no_resident_id_leaves_the_archive(
     caplog.set_level(logging.DEBUG)
 
     result = fivestar_run.fn()
+    # The leaders' report and a branch card, from the warehouse, under the processed folder too.
+    from fivestar.report import run_report_command
+
+    reports = processed / "reports"
+    written = run_report_command(year=2026, out=reports)
+    written += run_report_command(year=2026, out=reports, branch=W.branches(A)[0]["code"])
+    assert written
 
     statuses = {r["county_code"]: r["status"] for r in result["summary"]}
     assert statuses[B] == "rejected"
