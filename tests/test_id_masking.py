@@ -317,3 +317,18 @@ def test_a_big_part_is_not_skipped(form: str, where: str) -> None:
     text_out = cells.unicodedata.normalize("NFKC", out.decode())
     assert digits_left(text_out) is None
     assert re.sub(r"[\s\-—_]", "", cells.unicodedata.normalize("NFKC", raw))[:15] not in text_out
+
+
+def test_a_failed_runs_error_text_is_masked_in_the_warehouse(warehouse_engine: Any) -> None:
+    from sqlalchemy import text
+
+    from fivestar.warehouse.load import finish_run, start_run
+
+    run_id = start_run(warehouse_engine, {"county": None}, "hash")
+    error = (
+        f"PermissionError: [Errno 13] Permission denied: '/raw/2026-11/410522_{FORMS['full width Ｘ']}.xlsx'"
+    )
+    finish_run(warehouse_engine, run_id, "failed", {"error": error})
+    with warehouse_engine.connect() as conn:
+        summary = conn.execute(text("SELECT summary FROM run WHERE run_id = :r"), {"r": run_id}).scalar_one()
+    assert "Permission denied" in summary and digits_left(summary) is None
