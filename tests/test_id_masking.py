@@ -332,3 +332,23 @@ def test_a_failed_runs_error_text_is_masked_in_the_warehouse(warehouse_engine: A
     with warehouse_engine.connect() as conn:
         summary = conn.execute(text("SELECT summary FROM run WHERE run_id = :r"), {"r": run_id}).scalar_one()
     assert "Permission denied" in summary and digits_left(summary) is None
+
+
+def test_a_part_named_with_an_id_is_renamed_with_its_references(tmp_path: Path, rulebook: Rulebook) -> None:
+    """A hand-made package: the roster sheet's part is named with an ID."""
+    original = W.write_workbook(
+        tmp_path / "o.xlsx", rulebook, "410522", "林州市", "2026-11", W.branches("410522")
+    )
+    bad = tmp_path / "named.xlsx"
+    old, new = "xl/worksheets/sheet2.xml", f"xl/worksheets/{FORMS['half']}.xml"
+    with zipfile.ZipFile(original) as zin, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info).replace(b"sheet2.xml", f"{FORMS['half']}.xml".encode())
+            zout.writestr(new if info.filename == old else info.filename, data)
+    findings = make_findings([finding("error", "y", "有误", sheet="支部名册", row=2, cell="F2", value="1")])
+    out = write_feedback_workbook(bad, tmp_path / "fb.xlsx", findings, "rejected", **META)
+    names = zipfile.ZipFile(out).namelist()
+    assert not any(digits_left(n) for n in names), names
+    assert _leaks(out.read_bytes()) == []
+    wb = openpyxl.load_workbook(out)  # the relationships still resolve
+    assert wb["支部名册"]["F2"].comment is not None

@@ -212,6 +212,16 @@ def mask_package(pkg: _Package) -> int:
     renames = _renames(pkg)
     n = 0
     for name in sorted(pkg.names | set(pkg.changed)):
+        # A part named with an ID: renamed the way the text pass below masks the
+        # relationship targets and content types that point at it.
+        new = mask_ids_in(name)
+        if new != name and not pkg.exists(new):
+            data = pkg.read(name)
+            pkg.names.discard(name)
+            pkg.changed.pop(name, None)
+            pkg.put(new, data)
+            n += 1
+    for name in sorted(pkg.names | set(pkg.changed)):
         if not name.lower().endswith(_XML_PARTS):
             continue
         out = mask_part(name, pkg.read(name), renames)
