@@ -71,7 +71,7 @@ CHARREF = "410621198812125556"  # written as &#52;&#49;… in the XML
 CHARREF_MARK = "CHARREFMARK"
 SHEET_ID = "410621199203034321"  # a sheet's name
 NAME_ID = "SFZ410621198001011111"  # a defined name's name
-FILE_IDS = {A: "410621199306061239", B: "410621 19940707 1230"}  # in the file names
+FILE_IDS = {A: "４１０６２１１９９３０６０６１２３Ｘ", B: "410621 19940707 1230"}  # in the file names
 ALL_TEXT = "身份证：" + "；".join(FORMS.values())
 SEP = re.compile(r"[\s\-‐-―−－_]")
 
