@@ -97,7 +97,8 @@ def to_code(v: Any) -> str:
 # 15 or more digits (an ID typed as a number, an ID missing a digit): nothing with 15
 # digits in a row travels further. `\d` is any Unicode decimal digit (full-width too).
 _X = "XxＸｘ"
-_SEP = r"[ \t\u00a0\u3000\-\u2010-\u2015\u2212\uff0d\ufe63_]"  # spaces and dashes between groups
+# Spaces, dashes, underscores and dots people put between digit groups (ASCII or not).
+_SEP = r"[ \t\u00a0\u3000\-\u2010-\u2015\u2212\uff0d\ufe63_.\uff0e\u00b7\u30fb]"
 _ID_TEXT = re.compile(
     # Not the fractional part of a decimal number (0.30000000000000004 is no ID).
     r"(?<!\d[.．])(?<!\d)"
@@ -119,9 +120,18 @@ def _digits(s: str) -> str:
     return _SEP_RE.sub("", unicodedata.normalize("NFKC", s)).upper()
 
 
+# First two digits of an ID: the province (GB/T 2260), Taiwan, Hong Kong, Macao.
+_PROVINCES = frozenset(
+    str(n) for n in (11, 12, 13, 14, 15, 21, 22, 23, *range(31, 38), *range(41, 47), *range(50, 55))
+) | frozenset(str(n) for n in (*range(61, 66), 71, 81, 82))
+
+
 def _plausible(d: str) -> bool:
-    """Grouped digits are masked only when they carry a birth date where an ID has one:
-    two phone numbers side by side (0372-1234567 13800138000) are not an ID."""
+    """Grouped digits are masked only when they look like an ID: a province code first, a
+    birth date where an ID has one. Two phone numbers side by side (0372-1234567
+    13800138000) or a date and a time (2026-11_20261105_1530) are not an ID."""
+    if d[:2] not in _PROVINCES:
+        return False
     if len(d) == 18:
         y, m, day = int(d[6:10]), int(d[10:12]), int(d[12:14])
         ok_year = 1850 <= y <= 2100

@@ -352,3 +352,18 @@ def test_a_part_named_with_an_id_is_renamed_with_its_references(tmp_path: Path, 
     assert _leaks(out.read_bytes()) == []
     wb = openpyxl.load_workbook(out)  # the relationships still resolve
     assert wb["支部名册"]["F2"].comment is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("410621.19700505.1118", "410621********1118"),
+        ("410621·19700505·1118", "410621********1118"),
+        ("SFZ_410621_19700505_1118", "SFZ_410621********1118"),
+        # A county code, a date and a time in a file name: no province code first, no ID.
+        ("410522_林州市_2026-11_20261105_1530.xlsx", "410522_林州市_2026-11_20261105_1530.xlsx"),
+        ("123456.789012345678", "123456.789012345678"),
+    ],
+)
+def test_grouped_digits_need_a_province_and_a_birth_date(text: str, masked: str) -> None:
+    assert cells.mask_ids_in(text) == masked
