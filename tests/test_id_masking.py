@@ -367,3 +367,12 @@ def test_a_part_named_with_an_id_is_renamed_with_its_references(tmp_path: Path, 
 )
 def test_grouped_digits_need_a_province_and_a_birth_date(text: str, masked: str) -> None:
     assert cells.mask_ids_in(text) == masked
+
+
+def test_the_cli_summary_masks_a_failures_error_text(capsys: pytest.CaptureFixture[str]) -> None:
+    from fivestar.cli import print_summary
+
+    row = {"county_code": "410522", "period": "2026-11", "version": 1, "status": "failed", "errors": None}
+    print_summary({"summary": [{**row, "warnings": None, "error": f"disk full: /x/{FORMS['dashed']}.xlsx"}]})
+    out = capsys.readouterr().out
+    assert "disk full" in out and digits_left(out) is None
