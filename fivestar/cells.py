@@ -92,7 +92,7 @@ def to_code(v: Any) -> str:
 # ---- resident IDs --------------------------------------------------------------
 # A resident ID (居民身份证号) is 17 digits + a digit or X (18 characters), or 15 digits
 # (old style). People type it half- or full-width (１２３, Ｘ), with a prefix
-# (SFZ410621…), or in groups with spaces or dashes (410621 19700505 1118). Every such
+# (SFZ410621…), or in groups with spaces, dashes or dots (410621 19700505 1118). Every such
 # form is masked to one canonical shape, 410621********1118; so is any other run of
 # 15 or more digits (an ID typed as a number, an ID missing a digit): nothing with 15
 # digits in a row travels further. `\d` is any Unicode decimal digit (full-width too).
@@ -189,11 +189,6 @@ def normalise_id(s: Any) -> str:
 def is_resident_id(v: Any) -> bool:
     """The whole value is an ID (any width, any grouping, an optional letter prefix)."""
     return bool(_WHOLE_ID.match(normalise_id(v)))
-
-
-def has_long_digits(text: str) -> bool:
-    """True when `text` holds something `mask_ids_in` masks."""
-    return mask_ids_in(text) != text
 
 
 def mask_id(s: str) -> str:

@@ -12,8 +12,9 @@ an ID are renamed everywhere they are referred to (formulas, defined names, app.
 with characters Excel allows in them (＊ and _, not *).
 
 The last pass before a copy leaves us: both feedback paths (XML patch, openpyxl) run it.
-Cost: parts are scanned as bytes first; only parts that may hold an ID are parsed, and
-inside them libxml2's XPath picks the candidate texts (15+ characters).
+Cost: large parts are scanned as bytes first (translate + find, at memory speed); only
+those that may hold an ID are parsed, then one pass over their elements masks texts of
+15+ characters (~0.1 s for a 3 MB ledger sheet; most parts are never parsed).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ _FULL_WIDTH_DIGIT = re.compile(rb"\xef\xbc[\x90-\x99]")
 # A digit (ASCII or full width) as a character reference; openpyxl writes every
 # Chinese character as one, so "&#" alone says nothing.
 _DIGIT_REF = re.compile(rb"&#(?:0*(?:4[89]|5[0-7]|6529[6-9]|6530[0-5])|[xX]0*(?:3[0-9]|[fF][fF]1[0-9]));")
-# 15 digits in groups: digits with 1-3 spaces or dashes (ASCII or not) between them.
+# 15 digits in groups: digits with 1-3 spaces, dashes or dots (ASCII or not) between them.
 _WIDE = (
     rb"\xe3\x80\x80|\xc2\xa0|\xef\xbc\x8d|\xe2\x80[\x90-\x95]|\xe2\x88\x92|\xef\xbc\x8e|\xc2\xb7|\xe3\x83\xbb"
 )
