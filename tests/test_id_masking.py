@@ -376,3 +376,33 @@ def test_the_cli_summary_masks_a_failures_error_text(capsys: pytest.CaptureFixtu
     print_summary({"summary": [{**row, "warnings": None, "error": f"disk full: /x/{FORMS['dashed']}.xlsx"}]})
     out = capsys.readouterr().out
     assert "disk full" in out and digits_left(out) is None
+
+
+def test_binary_and_embedded_parts_are_masked(tmp_path: Path, rulebook: Rulebook) -> None:
+    """Parts the copy carries over as they are: an OLE blob, an embedded workbook, XML named .dat."""
+    original = W.write_workbook(
+        tmp_path / "o.xlsx", rulebook, "410522", "林州市", "2026-11", W.branches("410522")
+    )
+    inner = openpyxl.Workbook()
+    inner.active["A1"] = FORMS["half"]
+    inner_buf = io.BytesIO()
+    inner.save(inner_buf)
+    extra = {
+        "xl/embeddings/oleObject1.bin": b"\xd0\xcf\x11\xe0" + FORMS["half"].encode() + b"\x00"
+        + FORMS["prefixed"].encode("utf-16le"),
+        "xl/embeddings/Microsoft_Excel_Worksheet.xlsx": inner_buf.getvalue(),
+        "xl/cover.dat": f'<?xml version="1.0"?><x><t>{FORMS["spaced"]}</t></x>'.encode(),
+    }  # fmt: skip
+    with zipfile.ZipFile(original, "a") as zf:
+        for name, data in extra.items():
+            zf.writestr(name, data)
+    findings = make_findings([finding("error", "y", "有误", sheet="支部名册", row=2, cell="F2", value="1")])
+    out = write_feedback_workbook(original, tmp_path / "fb.xlsx", findings, "rejected", **META)
+    with zipfile.ZipFile(out) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    assert set(extra) <= set(parts)  # carried over, masked
+    assert len(parts["xl/embeddings/oleObject1.bin"]) == len(extra["xl/embeddings/oleObject1.bin"])
+    assert digits_left(parts["xl/embeddings/oleObject1.bin"].decode("latin-1")) is None
+    assert digits_left(parts["xl/embeddings/oleObject1.bin"].decode("latin-1").replace("\x00", "")) is None
+    assert _leaks(parts["xl/embeddings/Microsoft_Excel_Worksheet.xlsx"]) == []
+    assert _leaks(out.read_bytes()) == []

@@ -11,6 +11,10 @@ ID (4.1062120010101446E+17) becomes the masked text. Sheet and defined names hol
 an ID are renamed everywhere they are referred to (formulas, defined names, app.xml),
 with characters Excel allows in them (＊ and _, not *).
 
+Other parts (embedded objects, printer settings, images) have digit runs masked in
+place, byte for byte (ASCII and UTF-16); an embedded workbook up to 16 MB is masked
+as a package of its own; a larger one is left as it is.
+
 The last pass before a copy leaves us: both feedback paths (XML patch, openpyxl) run it.
 Cost: large parts are scanned as bytes first (translate + find, at memory speed); only
 those that may hold an ID are parsed, then one pass over their elements masks texts of
@@ -19,6 +23,7 @@ those that may hold an ID are parsed, then one pass over their elements masks te
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from pathlib import Path
@@ -211,8 +216,53 @@ def mask_part(name: str, data: bytes, renames: dict[str, str]) -> bytes | None:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def mask_package(pkg: _Package) -> int:
-    """Mask every XML part of `pkg` (edits go through pkg.put); the number of parts changed."""
+# Binary parts (embedded objects, printer settings, images' metadata): digit runs in
+# ASCII or UTF-16LE, masked in place with as many bytes, so the part's layout holds.
+_BIN_ASCII = re.compile(rb"[0-9]{17}[0-9Xx]|[0-9]{15,}")
+_BIN_UTF16 = re.compile(rb"(?:[0-9]\x00){17}[0-9Xx]\x00|(?:[0-9]\x00){15,}")
+_NESTED_LIMIT = 16 * 1024 * 1024  # an embedded workbook is masked too, up to this size
+
+
+def _same_length(run: bytes, width: int) -> bytes:
+    n = len(run) // width
+    keep = 6 * width, (n - 4) * width
+    return run[: keep[0]] + b"*".ljust(width, b"\x00") * (n - 10) + run[keep[1] :]
+
+
+def _mask_binary(data: bytes, depth: int) -> bytes | None:
+    if data[:2] == b"PK" and depth < 2:
+        return _mask_nested(data, depth + 1)
+    out = _BIN_ASCII.sub(lambda m: _same_length(m.group(0), 1), data)
+    out = _BIN_UTF16.sub(lambda m: _same_length(m.group(0), 2), out)
+    return None if out == data else out
+
+
+def _mask_nested(data: bytes, depth: int) -> bytes | None:
+    """An embedded package (a workbook inside the workbook): masked the same way."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zin:
+            if sum(i.file_size for i in zin.infolist()) > _NESTED_LIMIT:
+                return None  # not inflated here; see the module docstring
+            pkg = _Package(zin)
+            if not mask_package(pkg, depth):
+                return None
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
+                for name in sorted(pkg.names | set(pkg.changed)):
+                    zout.writestr(name, pkg.read(name))
+            return buf.getvalue()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+
+
+def _is_xml(name: str, data: bytes) -> bool:
+    # By content, not by name: a workbook may point at an XML part named sheet1.dat.
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return name.lower().endswith(_XML_PARTS) or head.startswith(b"<")
+
+
+def mask_package(pkg: _Package, depth: int = 0) -> int:
+    """Mask every part of `pkg` (edits go through pkg.put); the number of parts changed."""
     renames = _renames(pkg)
     n = 0
     for name in sorted(pkg.names | set(pkg.changed)):
@@ -226,9 +276,11 @@ def mask_package(pkg: _Package) -> int:
             pkg.put(new, data)
             n += 1
     for name in sorted(pkg.names | set(pkg.changed)):
-        if not name.lower().endswith(_XML_PARTS):
-            continue
-        out = mask_part(name, pkg.read(name), renames)
+        data = pkg.read(name)
+        if _is_xml(name, data):
+            out = mask_part(name, data, renames)
+        else:
+            out = _mask_binary(data, depth)
         if out is not None:
             pkg.put(name, out)
             n += 1
