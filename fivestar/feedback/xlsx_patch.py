@@ -5,9 +5,9 @@ the status/county/period and the note for 审核结果. Out: the annotated copy 
 Only the parts that must change are rewritten: styles.xml (two fills, a few cell
 formats), the sheets holding findings (cell formats, tab colour, comments + their
 VML), workbook.xml (+ rels, content types) for the new first sheet, and any part
-holding a resident ID (masked: fivestar.feedback.xlsx_mask). Every other part — the big 积分台账 sheet usually —
-is copied as is, so formulas, cached values, merged cells, validations and
-formatting survive by construction.
+holding a resident ID (masked by fivestar.feedback.xlsx_mask, the last pass). Every
+other part — the big 积分台账 sheet usually — is copied as is, so formulas, cached
+values, merged cells, validations and formatting survive by construction.
 
 Why not openpyxl: it parses and re-serialises every cell of every sheet (≈ 6 s for a
 county's 10,000-row ledger here), while findings usually touch a few hundred cells.
