@@ -43,14 +43,6 @@ def mask_record(record: logging.LogRecord) -> logging.LogRecord:
     return record
 
 
-class MaskIds(logging.Filter):
-    """The same masking as a filter, for handlers that want it explicitly."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        mask_record(record)
-        return True
-
-
 def install() -> None:
     """Mask every log record of this process from now on (idempotent)."""
     global _installed
