@@ -367,3 +367,28 @@ def test_no_resident_id_leaves_the_archive(
     found += leaks("stdout", out) + leaks("stderr", err)
 
     assert not found, "\n".join(sorted(set(found)))
+
+
+def test_cli_run_output_and_logs_hold_no_id(tmp_path: Path) -> None:
+    """`fivestar run -v` as a child process (its own Prefect server, its own log handlers)."""
+    import os
+    import subprocess
+    import sys
+
+    cfg = _province(tmp_path, "http://127.0.0.1:9")
+    (cfg / "submitters.csv").write_text("county_code,name,email,webhook_url\n", encoding="utf-8")
+    env = dict(os.environ)
+    env.update(
+        FIVESTAR_RAW_DIR=str(tmp_path / "raw"),
+        FIVESTAR_CONFIG_DIR=str(cfg),
+        FIVESTAR_PROCESSED_DIR=str(tmp_path / "processed"),
+        FIVESTAR_WAREHOUSE_URL=f"sqlite:///{tmp_path / 'wh.db'}",
+        FIVESTAR_ID_HASH_KEY="sweep-test-key-not-the-default",
+    )
+    cmd = [sys.executable, "-m", "fivestar.cli", "run", "-v"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "rejected" in proc.stdout  # it did run
+    found = leaks("stdout", proc.stdout) + leaks("stderr", proc.stderr)
+    found += scan_warehouse(env["FIVESTAR_WAREHOUSE_URL"])[0]
+    assert not found, "\n".join(sorted(set(found)))
