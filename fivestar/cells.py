@@ -97,8 +97,8 @@ def to_code(v: Any) -> str:
 # 15 or more digits (an ID typed as a number, an ID missing a digit): nothing with 15
 # digits in a row travels further. `\d` is any Unicode decimal digit (full-width too).
 _X = "XxＸｘ"
-# Spaces, dashes, underscores and dots people put between digit groups (ASCII or not).
-_SEP = r"[ \t\u00a0\u3000\-\u2010-\u2015\u2212\uff0d\ufe63_.\uff0e\u00b7\u30fb]"
+# Spaces, line breaks, dashes, underscores and dots between digit groups (ASCII or not).
+_SEP = r"[ \t\r\n\u00a0\u3000\-\u2010-\u2015\u2212\uff0d\ufe63_.\uff0e\u00b7\u30fb]"
 _ID_TEXT = re.compile(
     # Not the fractional part of a decimal number (0.30000000000000004 is no ID).
     r"(?<!\d[.．])(?<!\d)"

@@ -49,13 +49,13 @@ _DIGIT_REF = re.compile(rb"&#(?:0*(?:4[89]|5[0-7]|6529[6-9]|6530[0-5])|[xX]0*(?:
 _WIDE = (
     rb"\xe3\x80\x80|\xc2\xa0|\xef\xbc\x8d|\xe2\x80[\x90-\x95]|\xe2\x88\x92|\xef\xbc\x8e|\xc2\xb7|\xe3\x83\xbb"
 )
-_SEP_B = rb"(?:[ \t_.\-]|" + _WIDE + rb")"
+_SEP_B = rb"(?:[ \t\r\n_.\-]|" + _WIDE + rb")"
 _GROUPED = re.compile(rb"[0-9](?:" + _SEP_B + rb"{0,3}[0-9]){14}")
 _SCI_BIG = re.compile(rb"[0-9][Ee]\+?(?:1[4-9]|[2-9][0-9]|[0-9]{3})\b")
 # Where grouped digits might be: 3 digits, a separator, 3 digits (IDs are written 6-8-4,
 # 3-3-4-4-4 or 4-4-4-4-2; dates such as 2026-11-05 do not match, and they are common).
 _PAIR = re.compile(rb"[0-9]{3}" + _SEP_B + rb"{1,3}[0-9]{3}")
-_ASCII_PAIR = bytes.maketrans(b"0123456789 \t_-", b"0000000000----")  # to find pairs at memory speed
+_ASCII_PAIR = bytes.maketrans(b"0123456789 \t\r\n_-", b"0000000000------")  # to find pairs at memory speed
 _WIDE_SEP = re.compile(_WIDE)
 # Cell data: elements whose attributes are never text (r, s, t, spans, ht…).
 _CELL_DATA = {_m(t) for t in ("sheetData", "row", "c", "v", "f", "is", "r", "rPr", "t")}
