@@ -214,10 +214,13 @@ def print_summary(result: dict) -> None:
         console.print("Nothing new to process.")
     for name in result.get("unrecognised", []):
         console.print(f"[yellow]unrecognised file (not a submission):[/] {name}")
+    from fivestar.cells import mask_ids_in
+
     failed = [r for r in rows if r["status"] == "failed"]
     for r in failed:
         console.print(
-            f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] {r.get('error', '')}"
+            f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] "
+            + mask_ids_in(str(r.get("error", "")))  # an error may quote a file name
         )
     if rows:
         # isinstance: a failed county's row has no feedback (NaN in the summary frame).

@@ -34,33 +34,6 @@ CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comme
 CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 
 _FORMULA_LEAD = ("=", "+", "-", "@")
-# Cheap byte-level hint that a part may hold a resident ID (as text, or as a number ≥ 1e17).
-# Full-width digits are 3 UTF-8 bytes; character references (&#65297;) need a parse to see.
-_ID_HINT = re.compile(
-    rb"(?:[0-9]|\xef\xbc[\x90-\x99]){17}|[0-9][Ee]\+?17\b|&#(?:6529[6-9]|6530[0-5]|[xX][fF][fF]1[0-9]);"
-)
-_DIGITS_TO_0 = bytes.maketrans(b"123456789", b"000000000")
-_FULL_WIDTH_DIGIT = re.compile(rb"\xef\xbc[\x90-\x99]")
-_DIGIT_REF = re.compile(rb"&#(?:6529[6-9]|6530[0-5]|[xX][fF][fF]1[0-9]);")
-
-
-def may_hold_id(data: bytes) -> bool:
-    """Cheap test that a part may hold a resident ID (text, full width, or a number ≥ 1e17).
-
-    A regex scan costs ~0.15 s on a 3 MB ledger sheet; translate + find run at memory
-    speed, and the regex only runs on parts with full-width digits or references.
-    """
-    if data.translate(_DIGITS_TO_0).find(b"0" * 17) >= 0:
-        return True
-    if b"+17" in data and (b"E+17" in data or b"e+17" in data):
-        return True
-    # Full-width digits, raw or as references: two literal-prefix scans (a full-width
-    # comma or a reference to a Chinese character is common, a full-width digit is not).
-    if _FULL_WIDTH_DIGIT.search(data) or _DIGIT_REF.search(data):
-        return _ID_HINT.search(data) is not None
-    return False
-
-
 _REF = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
 # Children of <worksheet> that must come after <legacyDrawing> (ECMA-376 CT_Worksheet order).
 _AFTER_LEGACY = {"legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems"}

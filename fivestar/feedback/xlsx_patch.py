@@ -5,9 +5,9 @@ the status/county/period and the note for 审核结果. Out: the annotated copy 
 Only the parts that must change are rewritten: styles.xml (two fills, a few cell
 formats), the sheets holding findings (cell formats, tab colour, comments + their
 VML), workbook.xml (+ rels, content types) for the new first sheet, and any part
-holding a resident ID (masked). Every other part — the big 积分台账 sheet usually —
-is copied as is, so formulas, cached values, merged cells, validations and
-formatting survive by construction.
+holding a resident ID (masked by fivestar.feedback.xlsx_mask, the last pass). Every
+other part — the big 积分台账 sheet usually — is copied as is, so formulas, cached
+values, merged cells, validations and formatting survive by construction.
 
 Why not openpyxl: it parses and re-serialises every cell of every sheet (≈ 6 s for a
 county's 10,000-row ledger here), while findings usually touch a few hundred cells.
@@ -36,10 +36,10 @@ from fivestar.feedback.common import (
     clean_text,
     finding_line,
     marks_by_cell,
-    mask_ids,
     normalise,
 )
 from fivestar.feedback.summary_sheet import summary_layout
+from fivestar.feedback.xlsx_mask import mask_package
 from fivestar.feedback.xlsx_parts import (
     _AFTER_LEGACY,
     _PARSER,
@@ -47,7 +47,6 @@ from fivestar.feedback.xlsx_parts import (
     DOC_REL,
     MAIN,
     REL_COMMENTS,
-    REL_SHARED,
     REL_STYLES,
     REL_VML,
     Unsupported,
@@ -65,7 +64,6 @@ from fivestar.feedback.xlsx_parts import (
     _unique,
     _workbook,
     _worksheets,
-    may_hold_id,
 )
 from fivestar.feedback.xlsx_summary import _add_summary_sheet
 from fivestar.findings import ERROR
@@ -73,45 +71,6 @@ from fivestar.findings import ERROR
 __all__ = ["Unsupported", "write_patched_copy"]
 
 TAB_ERROR, TAB_WARNING = "00FF0000", "00FFC000"  # as openpyxl writes them
-
-# ---- masking resident IDs -------------------------------------------------------------
-
-
-_NS = {"m": MAIN}
-# Only candidates are visited (libxml2's XPath, in C): long texts and formulas, long or
-# 1e17-sized cached values. A Python walk over a 100k-cell sheet costs ~1 s.
-_LONG_TEXT = etree.XPath(".//m:t[string-length(.) >= 18] | .//m:f[string-length(.) >= 18]", namespaces=_NS)
-_LONG_STR_V = etree.XPath('.//m:c[@t="str"]/m:v[string-length(.) >= 18]', namespaces=_NS)
-_BIG_NUM_V = etree.XPath(
-    './/m:c[not(@t) or @t="n"]/m:v[string-length(.) >= 18 or contains(., "E+17") or contains(., "e+17")]',
-    namespaces=_NS,
-)
-
-
-def _mask_tree(root: Any) -> bool:
-    """Mask IDs in text (<t>, formulas, cached text) and in big integers; True if changed."""
-    changed = False
-    for el in [*_LONG_TEXT(root), *_LONG_STR_V(root)]:
-        masked = mask_ids(el.text or "")
-        if masked != (el.text or ""):
-            el.text, changed = masked, True
-    for v in _BIG_NUM_V(root):
-        try:
-            num = float(v.text)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(num) and abs(num) >= 10**17 and num.is_integer():
-            digits = str(int(num))
-            masked = mask_ids(digits)
-            if masked != digits:
-                c = v.getparent()
-                c.remove(v)
-                c.set("t", "inlineStr")
-                is_ = etree.SubElement(c, _m("is"))
-                etree.SubElement(is_, _m("t")).text = masked
-                changed = True
-    return changed
-
 
 # ---- annotating one sheet -------------------------------------------------------------
 
@@ -351,25 +310,12 @@ def write_patched_copy(
         for (sheet, ref), recs in by_cell.items():
             marks[sheet][ref] = recs
 
-        shared = _rel_target(pkg, wb_rels, wb_part, REL_SHARED)
-        if shared and pkg.exists(shared) and may_hold_id(pkg.read(shared)):
-            tree = pkg.xml(shared)
-            if _mask_tree(tree):
-                pkg.put(shared, tree)
-
         for name, part in sheets.items():
             data = pkg.read(part)
-            touched = name in sheet_severity
-            hinted = may_hold_id(data)
-            if touched or hinted:
+            if name in sheet_severity:
                 root = etree.fromstring(data, _PARSER)
-                if hinted:
-                    _mask_tree(root)
-                if touched:
-                    tab = TAB_ERROR if ERROR in sheet_severity[name] else TAB_WARNING
-                    patcher.annotate_sheet(part, root, marks.get(name, {}), styles, tab)
-                else:
-                    _set_tab(root, None)
+                tab = TAB_ERROR if ERROR in sheet_severity[name] else TAB_WARNING
+                patcher.annotate_sheet(part, root, marks.get(name, {}), styles, tab)
                 pkg.put(part, root)
             else:
                 # Only ours may be the selected tab (several would open as a group).
@@ -377,18 +323,12 @@ def write_patched_copy(
                 if b"tabSelected" in head:
                     pkg.put(part, re.sub(rb'\s+tabSelected="[^"]*"', b"", head, count=4) + data[len(head) :])
 
-        for part in list(pkg.names):
-            # Existing notes may quote an ID as well.
-            is_note = part.startswith("xl/comments") and part.endswith(".xml") and part not in pkg.changed
-            if is_note and may_hold_id(pkg.read(part)):
-                tree = pkg.xml(part)
-                if _mask_tree(tree):
-                    pkg.put(part, tree)
-
         lay = summary_layout(df, explanations, meta, note=note, link_sheets=set(sheets))
         _add_summary_sheet(patcher.ct, pkg, wb, wb_rels, lay, styles)
         pkg.put(styles_part, styles.root)
         pkg.put(wb_part, wb)
         pkg.put(_rels_path(wb_part), wb_rels)
         pkg.put("[Content_Types].xml", patcher.ct.root)
+        # Every text-bearing part, ours and theirs (cells, notes, names, properties…).
+        mask_package(pkg)
         pkg.write(Path(out))

@@ -213,7 +213,7 @@ class _Reader:
             if f and f["key"] not in self.out.cover:
                 raw = r[1] if len(r) > 1 else None
                 text = cells.to_code(raw) if f["key"] == "county_code" else cells.clean_text(raw)
-                if f["key"] != "county_code" and cells.mask_ids_in(text) != text:
+                if cells.mask_ids_in(text) != text:
                     text = cells.mask_ids_in(text)
                     self._f(
                         WARNING,
@@ -393,9 +393,12 @@ def _text_cell(v: Any, t: str, key: str, id_key: str) -> tuple[str | None, str |
     if _is_blank(v):
         return None, None
     if t == "code":
-        if v.__class__ is str and v.isascii() and v.isdigit():
+        if v.__class__ is str and v.isascii() and v.isdigit() and len(v) < 15:
             return v, None  # already what to_code would give
-        return cells.to_code(v), None
+        code = cells.to_code(v)
+        # No code has 15 digits: one that does is an ID typed into the code column.
+        masked = cells.mask_ids_in(code)
+        return (code, None) if masked == code else (masked, cells.ID_MASKED)
     s = cells.clean_text(v)
     masked = cells.mask_id(s) if cells.is_resident_id(s) else cells.mask_ids_in(s)
     if masked == s:
@@ -434,6 +437,9 @@ def _parse_column(
             tv = v.__class__
             if (tv is float or tv is int) and t != "rate":
                 x = float(v)
+                if abs(x) >= cells.LONG_NUMBER:  # an ID typed as a number: never stored
+                    issues[j] = cells.TOO_LONG
+                    continue
                 out[j] = x
                 if integer and not x.is_integer():
                     issues[j] = cells.NOT_INTEGER

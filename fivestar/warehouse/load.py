@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
+from fivestar.cells import mask_ids_in
 from fivestar.status import ACCEPTED_STATUSES_SQL
 from fivestar.status import SubmissionStatus as S
 from fivestar.warehouse import dialect, tables
@@ -458,9 +459,15 @@ def sync_registry(engine: Engine, registry: Any) -> int:
 
 
 def _json_text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
+    if value is None:
         return value
-    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    )
+    # A run's error text may quote a file name that holds a resident ID.
+    return mask_ids_in(text)
 
 
 @retrying
