@@ -32,7 +32,7 @@ from typing import Any
 from lxml import etree
 
 from fivestar.cells import LONG_NUMBER, mask_digits, mask_ids_in
-from fivestar.feedback.xlsx_parts import _PARSER, _m, _Package, _workbook
+from fivestar.feedback.xlsx_parts import XML_PARSER, Package, qname, workbook_part
 
 DRAWING = "http://schemas.openxmlformats.org/drawingml/2006/main"
 
@@ -58,10 +58,10 @@ _PAIR = re.compile(rb"[0-9]{3}" + _SEP_B + rb"{1,3}[0-9]{3}")
 _ASCII_PAIR = bytes.maketrans(b"0123456789 \t\r\n_-", b"0000000000------")  # to find pairs at memory speed
 _WIDE_SEP = re.compile(_WIDE)
 # Cell data: elements whose attributes are never text (r, s, t, spans, ht…).
-_CELL_DATA = {_m(t) for t in ("sheetData", "row", "c", "v", "f", "is", "r", "rPr", "t")}
-_V, _C, _T = _m("v"), _m("c"), _m("t")
-_HOLDERS = {_m("si"), _m("is"), _m("text"), f"{{{DRAWING}}}p"}
-_RUN = {_m("r"), f"{{{DRAWING}}}r"}
+_CELL_DATA = {qname(t) for t in ("sheetData", "row", "c", "v", "f", "is", "r", "rPr", "t")}
+_V, _C, _T = qname("v"), qname("c"), qname("t")
+_HOLDERS = {qname("si"), qname("is"), qname("text"), f"{{{DRAWING}}}p"}
+_RUN = {qname("r"), f"{{{DRAWING}}}r"}
 _TEXT = {_T, f"{{{DRAWING}}}t"}
 
 
@@ -83,18 +83,18 @@ def _may_hold(data: bytes, renamed: list[bytes]) -> bool:
     return any(_GROUPED.search(data, max(0, m.start() - 45), m.end() + 45) for m in _PAIR.finditer(data))
 
 
-def _renames(pkg: _Package) -> dict[str, str]:
+def _renames(pkg: Package) -> dict[str, str]:
     """{sheet or defined name holding an ID: its masked name}, unique within the workbook.
 
     Masked with characters each kind of name may hold (Excel refuses * in both): a
     full-width ＊ in sheet names, _ in defined names. Applied to every text of every part
     before the masking, so formulas and names keep pointing where they did."""
     try:
-        _part, wb, _rels = _workbook(pkg)
+        _part, wb, rels_of = workbook_part(pkg)
     except Exception:  # noqa: BLE001 — an odd package: the generic pass still masks names
         return {}
-    sheets = wb.find(_m("sheets"))
-    names = wb.find(_m("definedNames"))
+    sheets = wb.find(qname("sheets"))
+    names = wb.find(qname("definedNames"))
     out: dict[str, str] = {}
     for els, star, longest in ((sheets, "＊", 31), (names, "_", 255)):
         taken = {e.get("name", "") for e in els} if els is not None else set()
@@ -128,10 +128,10 @@ def _mask_number_cell(c: Any, text: str) -> bool:
     if not (abs(num) >= LONG_NUMBER and num == num and abs(num) != float("inf")):
         return False
     for child in list(c):
-        if child.tag == _m("v"):
+        if child.tag == qname("v"):
             c.remove(child)
     c.set("t", "inlineStr")
-    etree.SubElement(etree.SubElement(c, _m("is")), _m("t")).text = mask_digits(str(abs(int(num))))
+    etree.SubElement(etree.SubElement(c, qname("is")), qname("t")).text = mask_digits(str(abs(int(num))))
     return True
 
 
@@ -208,7 +208,7 @@ def mask_part(name: str, data: bytes, renames: dict[str, str]) -> bytes | None:
     if len(data) >= _SMALL and not _may_hold(data, renamed):
         return None
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, XML_PARSER)
     except etree.XMLSyntaxError:
         return _mask_raw(data, renames)
     if not mask_xml(root, renames):
@@ -243,7 +243,7 @@ def _mask_nested(data: bytes, depth: int) -> bytes | None:
         with zipfile.ZipFile(io.BytesIO(data)) as zin:
             if sum(i.file_size for i in zin.infolist()) > _NESTED_LIMIT:
                 return None  # not inflated here; see the module docstring
-            pkg = _Package(zin)
+            pkg = Package(zin)
             if not mask_package(pkg, depth):
                 return None
             buf = io.BytesIO()
@@ -261,7 +261,7 @@ def _is_xml(name: str, data: bytes) -> bool:
     return name.lower().endswith(_XML_PARTS) or head.startswith(b"<")
 
 
-def mask_package(pkg: _Package, depth: int = 0) -> int:
+def mask_package(pkg: Package, depth: int = 0) -> int:
     """Mask every part of `pkg` (edits go through pkg.put); the number of parts changed."""
     renames = _renames(pkg)
     n = 0
@@ -291,7 +291,7 @@ def mask_xlsx_file(path: Path) -> int:
     """Mask every XML part of the .xlsx at `path` in place (rewritten only when needed)."""
     path = Path(path)
     with zipfile.ZipFile(path) as zin:
-        pkg = _Package(zin)
+        pkg = Package(zin)
         n = mask_package(pkg)
         if n:
             pkg.write(path)
