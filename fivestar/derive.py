@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from fivestar import score, tally
 from fivestar.config import Rulebook
+from fivestar.star_changes import compute_changes
 from fivestar.warehouse import tables
 from fivestar.warehouse.derived import (
     DerivePlan,
@@ -147,7 +148,7 @@ def compute_counties(
             prev_ratings, prev_stars = [stored[year - 1][0]], [stored[year - 1][1]]
         prev_ratings = [f for f in prev_ratings if not f.empty]
         prev_stars = [f for f in prev_stars if not f.empty]
-        changes = score.compute_changes(
+        changes = compute_changes(
             rb,
             pd.concat([*prev_stars, r.stars], ignore_index=True),
             pd.concat([*prev_ratings, r.ratings], ignore_index=True),
