@@ -755,3 +755,59 @@ def test_renders_in_headless_chromium(data: dict[str, Any], written: list[Path],
     tables = html_tables(dom)
     assert len(tables["t-league_three_plus"]) - 1 == len(data["league_three_plus"])
     assert SCRIPT_NAME in [row[2] for row in tables["t-near_misses"][1:]]
+
+
+# ---------------------------------------------------------------- same output as before (golden)
+GOLDEN = Path(__file__).parent / "golden" / "report_province.json.gz"
+
+
+def _xlsx_cells(path: Path) -> list[list[Any]]:
+    wb = openpyxl.load_workbook(path)
+    return [
+        [ws.title, c.coordinate, c.value if not isinstance(c.value, float) else round(c.value, 9),
+         c.number_format]
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.value is not None
+    ]  # fmt: skip
+
+
+def _report_dump(province: Province, out: Path) -> dict[str, Any]:
+    """HTML text and XLSX cell values of the latest report, the previous-month (history) report
+    and a branch card; the generation time is pinned, so nothing else may differ."""
+    from fivestar.report import render_branch_html, write_report
+
+    dump: dict[str, Any] = {}
+    latest = build_report_data(province.engine, None, None, province.rb)
+    for key, as_of in (("latest", None), ("prev_month", month_add(latest["as_of"], -1))):
+        d = build_report_data(province.engine, None, as_of, province.rb)
+        d["generated_at"] = "GENERATED"
+        html, xlsx = write_report(d, out / key)
+        dump[f"{key}.html"] = html.read_text(encoding="utf-8")
+        dump[f"{key}.xlsx"] = _xlsx_cells(xlsx)
+    card = build_branch_data(province.engine, province.hostile["script_branch"], None, None, province.rb)
+    card["generated_at"] = "GENERATED"
+    dump["branch.html"] = render_branch_html(card)
+    return dump
+
+
+def test_report_output_unchanged(province: Province, tmp_path: Path) -> None:
+    """The report's HTML and XLSX equal the golden dump made before the report read only views.
+
+    Regenerate (only for an intended change of the report) with FIVESTAR_WRITE_GOLDEN=1.
+    """
+    import gzip
+    import json
+
+    dump = json.loads(json.dumps(_report_dump(province, tmp_path), ensure_ascii=False, default=str))
+    if os.environ.get("FIVESTAR_WRITE_GOLDEN") == "1":
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_bytes(gzip.compress(json.dumps(dump, ensure_ascii=False, indent=0).encode(), mtime=0))
+    golden = json.loads(gzip.decompress(GOLDEN.read_bytes()))
+    assert sorted(dump) == sorted(golden)
+    for key in golden:
+        if key.endswith(".html"):
+            assert dump[key].splitlines() == golden[key].splitlines(), key
+        else:
+            assert dump[key] == golden[key], key
