@@ -30,7 +30,8 @@ from fivestar.config import Rulebook
 from fivestar.status import ACCEPTED_STATUSES_SQL
 from fivestar.warehouse import tables
 from fivestar.warehouse.bulk import insert_frame
-from fivestar.warehouse.load import current_facts, enqueue, year_of
+from fivestar.warehouse.facts import current_facts
+from fivestar.warehouse.load import enqueue, year_of
 from fivestar.warehouse.retry import with_retry
 from fivestar.warehouse.schema import get_meta, set_meta
 
