@@ -13,39 +13,44 @@ cut AS (
     GROUP BY c.as_of_period, m.county_code
 ),
 snapshot AS (
-    SELECT c.period, h.year, h.branch_type, h.county_code, h.city_code, h.province_code, h.star_level
+    -- Branches per month, county and star level first: the roll-ups below then add up a
+    -- few thousand rows, not every rating of every month.
+    SELECT
+        c.period, h.year, h.branch_type, h.county_code, h.city_code, h.province_code, h.star_level,
+        CAST(COUNT(*) AS INTEGER) AS n
     FROM cut c
     JOIN rpt_rating_history h ON h.county_code = c.county_code AND h.as_of_period = c.as_of_period
+    GROUP BY c.period, h.year, h.branch_type, h.county_code, h.city_code, h.province_code, h.star_level
 ),
 rated AS (
-    SELECT period, year, branch_type, county_code, city_code, province_code, star_level
+    SELECT period, year, branch_type, county_code, city_code, province_code, star_level, n
     FROM snapshot
     UNION ALL
-    SELECT period, year, '全部', county_code, city_code, province_code, star_level
+    SELECT period, year, '全部', county_code, city_code, province_code, star_level, n
     FROM snapshot
 ),
 rated_area AS (
-    SELECT period, year, branch_type, 'county' AS area_level, county_code AS area_code, province_code, star_level
+    SELECT period, year, branch_type, 'county' AS area_level, county_code AS area_code, province_code, star_level, n
     FROM rated
     UNION ALL
-    SELECT period, year, branch_type, 'city', city_code, province_code, star_level
+    SELECT period, year, branch_type, 'city', city_code, province_code, star_level, n
     FROM rated WHERE city_code IS NOT NULL
     UNION ALL
-    SELECT period, year, branch_type, 'province', province_code, province_code, star_level
+    SELECT period, year, branch_type, 'province', province_code, province_code, star_level, n
     FROM rated WHERE province_code IS NOT NULL
 ),
 counts AS (
     SELECT
         period, year, area_level, area_code, branch_type,
         MAX(province_code) AS province_code,
-        COUNT(*) AS branches,
-        SUM(CASE WHEN star_level = 5 THEN 1 ELSE 0 END) AS five_star,
-        SUM(CASE WHEN star_level = 4 THEN 1 ELSE 0 END) AS four_star,
-        SUM(CASE WHEN star_level = 3 THEN 1 ELSE 0 END) AS three_star,
-        SUM(CASE WHEN star_level = 2 THEN 1 ELSE 0 END) AS two_star,
-        SUM(CASE WHEN star_level = 1 THEN 1 ELSE 0 END) AS one_star,
-        SUM(CASE WHEN star_level = 0 THEN 1 ELSE 0 END) AS zero_star,
-        SUM(CASE WHEN star_level >= 3 THEN 1 ELSE 0 END) AS three_plus
+        SUM(n) AS branches,
+        SUM(CASE WHEN star_level = 5 THEN n ELSE 0 END) AS five_star,
+        SUM(CASE WHEN star_level = 4 THEN n ELSE 0 END) AS four_star,
+        SUM(CASE WHEN star_level = 3 THEN n ELSE 0 END) AS three_star,
+        SUM(CASE WHEN star_level = 2 THEN n ELSE 0 END) AS two_star,
+        SUM(CASE WHEN star_level = 1 THEN n ELSE 0 END) AS one_star,
+        SUM(CASE WHEN star_level = 0 THEN n ELSE 0 END) AS zero_star,
+        SUM(CASE WHEN star_level >= 3 THEN n ELSE 0 END) AS three_plus
     FROM rated_area
     GROUP BY period, year, area_level, area_code, branch_type
 ),
