@@ -34,7 +34,8 @@ from fivestar.warehouse.derived import (
     table_frame,
 )
 from fivestar.warehouse.engine import make_engine
-from fivestar.warehouse.load import current_facts, year_of
+from fivestar.warehouse.facts import current_facts
+from fivestar.warehouse.load import year_of
 from fivestar.warehouse.retry import with_retry
 
 # Counties derived in one pass: bounds memory (a county's facts are ~10k ledger rows a

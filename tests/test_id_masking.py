@@ -323,7 +323,7 @@ def test_a_big_part_is_not_skipped(form: str, where: str) -> None:
 def test_a_failed_runs_error_text_is_masked_in_the_warehouse(warehouse_engine: Any) -> None:
     from sqlalchemy import text
 
-    from fivestar.warehouse.load import finish_run, start_run
+    from fivestar.warehouse.runs import finish_run, start_run
 
     run_id = start_run(warehouse_engine, {"county": None}, "hash")
     error = (

@@ -22,8 +22,10 @@ from fivestar.pipeline.stages import Stage, call
 from fivestar.run_params import RunParams
 from fivestar.runtime import Executor
 from fivestar.summary import build_summary
-from fivestar.warehouse.load import finish_run, known_versions, start_run, sync_registry
+from fivestar.warehouse.facts import known_versions
 from fivestar.warehouse.lock import run_lock
+from fivestar.warehouse.registry import sync_registry
+from fivestar.warehouse.runs import finish_run, start_run
 
 
 def start(ctx: RunContext, params: RunParams) -> str:
