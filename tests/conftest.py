@@ -26,6 +26,9 @@ from sqlalchemy.engine import Engine, make_url
 
 from fivestar.config import Rulebook, load_rulebook
 
+# Loopback SMTP sink and webhook receiver fixtures (smtp_sink, webhook): tests/servers.py.
+pytest_plugins = ["servers"]
+
 ROOT = Path(__file__).resolve().parents[1]
 # Tests write their workbooks just before running: take files at once (production waits
 # FIVESTAR_SETTLE_SECONDS, default 60 s, for a file to stop changing). Set for the whole
