@@ -61,6 +61,10 @@ def _id_hash_key() -> Iterator[None]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres: needs the PostgreSQL test server")
     config.addinivalue_line("markers", "prefect_server: starts a real Prefect server (slow)")
+    config.addinivalue_line(
+        "markers",
+        "system: a system test (Prefect server, Dask, kill -9, LibreOffice, Chromium); tests/system/ and a few more",
+    )
 
 
 def in_ci() -> bool:

@@ -3,7 +3,7 @@
 In: nothing but the loopback interface. Out: `free_port` / `closed_port`; an SMTP sink
 (aiosmtpd) and a webhook receiver (http.server), both recording what they got, as
 classes and as the fixtures `smtp_sink` and `webhook` (conftest registers them); and
-`prefect_api_for_module`, a module-scoped Prefect server (the bench's launcher,
+the fixture `prefect_api`, a module-scoped Prefect server (the bench's launcher,
 bench/prefect_server.py) that the in-process Prefect client is pointed at.
 """
 
@@ -114,6 +114,12 @@ def webhook() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Prefect server for the test module; in-process flows and `fivestar run` processes use it."""
+    yield from prefect_api_for_module(tmp_path_factory.mktemp("prefect-server"))
 
 
 def prefect_api_for_module(base: Path) -> Iterator[str]:

@@ -48,7 +48,7 @@ from testenv import clean_env
 
 pytestmark = pytest.mark.postgres
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RAW = {"no_parameters": True}  # SQL text with '%' (LIKE) goes to the driver as is
 A, B = "410522", "410523"
 COUNTIES = {A: "林州市", B: "安阳县"}

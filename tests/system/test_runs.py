@@ -30,13 +30,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import prefect_api_for_module
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -47,7 +46,7 @@ from testenv import clean_env, drop_fivestar_settings
 
 pytestmark = pytest.mark.prefect_server
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 PROCESS_TIMEOUT_S = 600  # one `fivestar run` process; generous for a busy CI machine
 
@@ -77,12 +76,6 @@ def _tail(path: Path, n: int = 40) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
     except OSError:
         return ""
-
-
-@pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Prefect server for the module; in-process flows and `fivestar run` processes use it."""
-    yield from prefect_api_for_module(tmp_path_factory.mktemp("prefect-server"))
 
 
 # ----------------------------------------------------------------------------- view dumps

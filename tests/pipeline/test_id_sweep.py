@@ -48,7 +48,7 @@ import wbfactory as W
 from fivestar.config import load_rulebook
 from fivestar.warehouse.engine import make_engine
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PERIOD = "2026-11"
 A, B = "410522", "410523"
 

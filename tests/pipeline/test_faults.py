@@ -42,13 +42,12 @@ from conftest import in_ci
 from servers import free_port
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from test_runs import prefect_api  # noqa: F401  (the module's Prefect server fixture)
 
 import wbfactory as W
 from fivestar.config import load_rulebook
 from testenv import clean_env, drop_fivestar_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 A, B, C = "410522", "410523", "410526"
 COUNTIES = {A: "林州市", B: "安阳县", C: "滑县"}
 PERIOD = "2026-11"

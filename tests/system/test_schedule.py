@@ -23,12 +23,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import prefect_api_for_module
 from sqlalchemy import create_engine, text
 
 import flows  # noqa: F401  (Prefect defaults for these machines: no telemetry, quiet logs)
@@ -38,7 +36,7 @@ from testenv import clean_env
 
 pytestmark = pytest.mark.prefect_server
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 RUN_TIMEOUT_S = 300
 COUNTIES = {"410522": "林州市", "410523": "安阳县"}
@@ -70,12 +68,6 @@ def client_env(api_url: str, home: Path, **extra: str) -> dict[str, str]:
     env = clean_env()
     env.update(QUIET, PREFECT_API_URL=api_url, PREFECT_HOME=str(home), **extra)
     return env
-
-
-@pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """API URL of a Prefect server started for this module; the in-process client uses it."""
-    yield from prefect_api_for_module(tmp_path_factory.mktemp("prefect-server"))
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -23,7 +23,7 @@ from servers import SmtpSink, WebhookReceiver
 import wbfactory as W
 from fivestar.config import load_rulebook
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RED = "FFC7CE"
 
 
