@@ -79,5 +79,5 @@ def open_context(settings: Settings | None = None, params: RunParams | None = No
     s = settings or load_settings()
     rb, registry, limits, engine = _load(s, params)
     s.processed_dir.mkdir(parents=True, exist_ok=True)
-    ensure_schema(engine)
+    ensure_schema(engine, auto_upgrade=s.auto_upgrade)
     return RunContext(settings=s, rulebook=rb, registry=registry, limits=limits, engine=engine)
