@@ -128,27 +128,39 @@ def pending(conn: Connection, cfg: Config | None = None) -> bool:
     return current(conn) != head(cfg)
 
 
-def check_and_upgrade(conn: Connection, auto_upgrade: bool = False, cfg: Config | None = None) -> None:
-    """What a run does first: create an empty warehouse at head, upgrade SQLite, and upgrade
-    PostgreSQL only when `auto_upgrade`; otherwise SchemaBehind names `fivestar db upgrade`."""
+def refusal(conn: Connection, auto_upgrade: bool = False, cfg: Config | None = None) -> str | None:
+    """Why a run may not bring this warehouse to head now (one line), or None; changes nothing.
+
+    An empty warehouse is created and SQLite upgraded; PostgreSQL behind head only with
+    `auto_upgrade` (FIVESTAR_AUTO_UPGRADE=1): an operator decides when production changes.
+    """
     cfg = cfg or alembic_config()
     rev, top = current(conn), head(cfg)
     if rev == top:
-        return
+        return None
     if rev is not None:
         try:
             scripts(cfg).get_revision(rev)
-        except CommandError as e:
-            raise SchemaBehind(
+        except CommandError:
+            return (
                 f"The warehouse schema is at revision {rev}, which this fivestar does not know "
-                f"(its newest is {top}): the warehouse was upgraded by a newer fivestar; use that one."
-            ) from e
+                f"(its newest is {top}): a newer fivestar upgraded it; run that one."
+            )
     empty = rev is None and not is_legacy(conn)
     if dialect.is_postgres(conn) and not empty and not auto_upgrade:
-        where = rev or "release 84c509f"
-        raise SchemaBehind(
-            f"The PostgreSQL warehouse schema is at {where} and this fivestar needs {top}: back it up, "
-            "then run `fivestar db upgrade` (or set FIVESTAR_AUTO_UPGRADE=1 to upgrade on every run)."
+        return (
+            f"The PostgreSQL warehouse schema is at {rev or 'release 84c509f'} and this fivestar needs "
+            f"{top}: back it up, then run `fivestar db upgrade` (or set FIVESTAR_AUTO_UPGRADE=1)."
         )
-    log.info("warehouse schema %s -> %s", rev or ("84c509f" if not empty else "empty"), top)
-    upgrade(conn, "head", cfg)
+    return None
+
+
+def check_and_upgrade(conn: Connection, auto_upgrade: bool = False, cfg: Config | None = None) -> None:
+    """What a run does first: bring the warehouse to head, or raise SchemaBehind (see `refusal`)."""
+    cfg = cfg or alembic_config()
+    why = refusal(conn, auto_upgrade, cfg)
+    if why:
+        raise SchemaBehind(why)
+    if pending(conn, cfg):
+        log.info("warehouse schema: %s; upgrading", describe(conn, cfg))
+        upgrade(conn, "head", cfg)
