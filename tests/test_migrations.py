@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from fivestar.cli import app
 from fivestar.warehouse import dialect, ensure_schema, make_engine, migrate, tables
 from fivestar.warehouse.schema import schema_statements
-from fivestar.warehouse.views import view_contracts
+from fivestar.warehouse.views import view_contracts, views_digest
 from testenv import clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -288,3 +288,23 @@ def test_history_lists_every_revision() -> None:
     revs = [r.revision for r in migrate.history()]
     assert revs[0] == migrate.BASELINE and revs[-1] == migrate.head()
     assert all(f"-> {r}" in result.output for r in revs)
+
+
+def test_changed_views_come_with_a_revision() -> None:
+    """The newest revision that applies views was written for today's sql/views/."""
+    import importlib.util
+
+    recorded = None
+    for r in reversed(migrate.history()):
+        path = next((migrate.MIGRATIONS_DIR / "versions").glob(f"{r.revision}_*.py"))
+        spec = importlib.util.spec_from_file_location(f"rev_{r.revision}", path)
+        assert spec and spec.loader
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        recorded = getattr(mod, "VIEWS_SHA256", None)
+        if recorded:
+            break
+    assert recorded == views_digest(), (
+        "sql/views/ changed: add a revision whose upgrade calls schema.apply_views(op.get_bind()) "
+        f'and set VIEWS_SHA256 = "{views_digest()}" in it (fivestar/warehouse/migrations/README.md)'
+    )
