@@ -308,3 +308,60 @@ def test_changed_views_come_with_a_revision() -> None:
         "sql/views/ changed: add a revision whose upgrade calls schema.apply_views(op.get_bind()) "
         f'and set VIEWS_SHA256 = "{views_digest()}" in it (fivestar/warehouse/migrations/README.md)'
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_roles_keep_their_views_through_an_upgrade(release_84c509f: Engine, warehouse_url: str) -> None:
+    """Roles applied to an 84c509f warehouse; the loader login runs `fivestar db upgrade`:
+    the reporting login still reads every row of the views, the county login its county's."""
+    from fivestar.warehouse.roles import apply_roles, drop_roles
+
+    tag = uuid.uuid4().hex[:8]
+    pw = {"loader": f"Ld!{tag}", "reporting": f"Rp!{tag}", "county": f"Cc!{tag}"}
+    roles = apply_roles(
+        release_84c509f,
+        prefix=f"fsm{tag}",
+        loader_password=pw["loader"],
+        reporting_password=pw["reporting"],
+        county_logins={"410523": pw["county"]},
+    )
+    names = [
+        roles.loader,
+        roles.reporting,
+        roles.county_views,
+        roles.county_agg,
+        *roles.county_logins.values(),
+    ]
+
+    def as_login(role: str, password: str, schema: str | None = None) -> str:
+        u = sa.engine.make_url(warehouse_url).set(username=role, password=password)
+        if schema:
+            u = u.update_query_dict({"options": f"-csearch_path={schema}"})
+        return u.render_as_string(hide_password=False)
+
+    def read(url: str, sql: str) -> list[tuple]:
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                return _rows(conn, sql)
+        finally:
+            engine.dispose()
+
+    reporting = as_login(roles.reporting, pw["reporting"])
+    county = as_login(roles.county_logins["410523"], pw["county"], roles.county_schema)
+    sql = "SELECT county_code, period, version, status FROM rpt_submission"
+    try:
+        before = (read(reporting, sql), read(county, sql))
+        assert before[0] and before[1]
+        result = _db(as_login(roles.loader, pw["loader"]), "upgrade")
+        assert result.exit_code == 0, result.output
+        assert (read(reporting, sql), read(county, sql)) == before
+    finally:
+        admin = sa.create_engine(warehouse_url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{roles.county_schema}" CASCADE')
+            drop_roles(admin, names)
+        finally:
+            admin.dispose()
