@@ -365,3 +365,41 @@ def test_roles_keep_their_views_through_an_upgrade(release_84c509f: Engine, ware
             drop_roles(admin, names)
         finally:
             admin.dispose()
+
+
+BROKEN = '''"""throwaway: creates a table, then fails
+
+Revision ID: 9998
+Revises: {down}
+"""
+
+from alembic import op
+
+revision = "9998"
+down_revision = "{down}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("CREATE TABLE half_done (x TEXT)")
+    op.execute("INSERT INTO meta (key, value) VALUES ('half', 'done')")
+    raise RuntimeError("a revision that fails half-way")
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+def test_a_failing_upgrade_changes_nothing(warehouse_engine: Engine, tmp_path: Path) -> None:
+    """One transaction for the whole upgrade, on SQLite too: all of it or nothing."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "versions" / "9998_broken.py").write_text(BROKEN.format(down=migrate.head()), encoding="utf-8")
+    with pytest.raises(RuntimeError, match="half-way"), warehouse_engine.begin() as conn:
+        migrate.upgrade(conn, "head", migrate.alembic_config(folder))
+    with warehouse_engine.connect() as conn:
+        assert migrate.current(conn) == migrate.head()
+        assert "half_done" not in sa.inspect(conn).get_table_names()
+        assert conn.exec_driver_sql("SELECT count(*) FROM meta WHERE key = 'half'").scalar() == 0
