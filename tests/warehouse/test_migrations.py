@@ -28,7 +28,7 @@ from fivestar.warehouse.schema import schema_statements
 from fivestar.warehouse.views import view_contracts, views_digest
 from testenv import clean_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "schema_84c509f"
 BASELINE_VIEWS = (
     "rpt_branch_rating",
