@@ -43,6 +43,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from fivestar import cells
 from fivestar.config import BRANCH_TYPES, TYPE_COLUMN, Column, Registry, Rulebook, SheetSpec
 from fivestar.report.xlsx import set_text
+from fivestar.validate import catalogue
+from fivestar.validate.catalogue import text as rule_text
 from fivestar.validate.messages import warn_message
 from fivestar.validate.suites import TYPE_TEXT, build_suites, column_ranges, range_text
 
@@ -68,12 +70,13 @@ BASIS_TEXT = {
     "期末": "期末：本月末的状态",
 }
 
-# Messages of rules.py (not in the GX suites) that the template's lists mirror; a test
-# types wrong values into template cells and checks our validation says the same.
-MSG_NOT_IN_ROSTER = "该支部代码不在支部名册中"
-MSG_NOT_IN_ROSTER_INDICATORS = "该支部代码不在本表的支部名册中"
-MSG_ITEM_CATALOGUE = "积分项目代码不在积分项目目录中，请对照《填报说明》填写"
-MSG_VETO_CATALOGUE = "否决事项代码不在目录中（{first}–{last}），请对照《填报说明》填写"
+# Messages of the pandas rules (not in the GX suites) that the template's lists mirror,
+# from the rule catalogue; a test types wrong values into template cells and checks our
+# validation says the same.
+MSG_NOT_IN_ROSTER = rule_text("ledger.branch_code.roster")
+MSG_NOT_IN_ROSTER_INDICATORS = rule_text("{sheet}.branch_code.roster")
+MSG_ITEM_CATALOGUE = rule_text("ledger.item_code.catalogue")
+MSG_VETO_CATALOGUE = catalogue.rule("vetoes.veto_code.catalogue").message
 
 HEADER_FILL = PatternFill(fill_type="solid", start_color="D9E1F2", end_color="D9E1F2")
 CARRY_FILL = PatternFill(fill_type="solid", start_color="DDEBF7", end_color="DDEBF7")

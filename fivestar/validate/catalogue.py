@@ -48,7 +48,7 @@ class Rule:
     why: str = ""  # for relay / rules / read: why GX cannot express it
     regex: str = ""  # for gx:expect_column_values_to_match_regex
     applies: str = ""  # families: which columns ("numeric", "text", "ranged", ...)
-    injector: str = ""  # the sample fault (fivestar.sample.inject) that produces it
+    injector: str = ""  # the sample faults (fivestar.sample.inject kinds, space-separated) producing it
     no_injector: str = ""  # or why the sample never injects it
 
 
@@ -132,6 +132,67 @@ def _issue_rules() -> list[Rule]:
     ]
 
 
+# Whole-file problems: (code, message, hint, example, no_injector: "" = the sample's corrupt_file).
+_FILE_ROWS = [
+    ("empty", "文件为空（0字节），请重新导出后上报", "重新导出文件", "0字节的文件", _NO_SAMPLE_FILE),
+    (
+        "encrypted",
+        "文件设置了打开密码（已加密），请取消密码后重新上报",
+        "取消打开密码",
+        "设置了打开密码的工作簿",
+        _NO_SAMPLE_FILE,
+    ),
+    (
+        "xls",
+        "文件是旧版Excel格式（.xls），请在Excel或WPS中“另存为”.xlsx格式后重新上报",
+        "另存为.xlsx格式",
+        "旧版.xls文件",
+        _NO_SAMPLE_FILE,
+    ),
+    (
+        "not_xlsx",
+        "文件不是有效的Excel工作簿（.xlsx），请使用省级统一模板并另存为.xlsx后上报",
+        "使用统一模板另存为.xlsx",
+        "改了扩展名的文本文件",
+        _NO_SAMPLE_FILE,
+    ),
+    (
+        "truncated",
+        "文件已损坏或不完整，无法打开，请重新保存后上报",
+        "重新保存后上报",
+        "只传了一半的.xlsx",
+        "",
+    ),
+    (
+        "too_large",
+        "文件解压后超过大小上限，请删除无关内容后重新上报",
+        "删除无关内容",
+        "解压后超过上限的文件",
+        _NO_SAMPLE_FILE,
+    ),
+    (
+        "ratio",
+        "文件压缩比异常（疑似压缩炸弹），已拒收，请重新保存后上报",
+        "重新保存后上报",
+        "压缩炸弹",
+        _NO_SAMPLE_FILE,
+    ),
+    (
+        "timeout",
+        "文件处理超时，请检查文件是否异常（如大量空白格式行、超大图片）后重新保存上报",
+        "删除空白格式行和超大图片",
+        "大量空白格式行",
+        _NO_SAMPLE_FILE,
+    ),
+    (
+        "unreadable",
+        "文件无法读取，请用Excel或WPS重新保存为.xlsx后上报",
+        "重新保存为.xlsx",
+        "读取失败的文件",
+        _NO_SAMPLE_FILE,
+    ),
+]
+
 _TYPED = "typed"  # int, num, rate, yesno, date: parsed to a value by the reader
 
 RULES: list[Rule] = [
@@ -142,25 +203,15 @@ RULES: list[Rule] = [
             ERROR,
             "file",
             "",
-            "",  # the texts are FILE_MESSAGES of fivestar.ingest.read (Chinese and English)
-            "按提示重新保存后上报",
+            msg,
+            hint,
             ex,
             "read",
             _READ,
             injector="" if ni else "corrupt_file",
             no_injector=ni,
         )
-        for code, ex, ni in [
-            ("empty", "0字节的文件", _NO_SAMPLE_FILE),
-            ("encrypted", "设置了打开密码的工作簿", _NO_SAMPLE_FILE),
-            ("xls", "旧版.xls文件", _NO_SAMPLE_FILE),
-            ("not_xlsx", "改了扩展名的文本文件", _NO_SAMPLE_FILE),
-            ("truncated", "只传了一半的.xlsx", ""),
-            ("too_large", "解压后超过上限的文件", _NO_SAMPLE_FILE),
-            ("ratio", "压缩炸弹", _NO_SAMPLE_FILE),
-            ("timeout", "大量空白格式行", _NO_SAMPLE_FILE),
-            ("unreadable", "读取失败的文件", _NO_SAMPLE_FILE),
-        ]
+        for code, msg, hint, ex, ni in _FILE_ROWS
     ),
     Rule(
         "file.too_many_rows",
@@ -390,7 +441,7 @@ RULES: list[Rule] = [
         "120",
         "gx:expect_column_values_to_be_between",
         applies="ranged",
-        injector="rate_out_of_range",
+        injector="rate_out_of_range age_out_of_range members_below_3",
     ),
     Rule(
         "{sheet}.{column}.plausible",
@@ -402,7 +453,7 @@ RULES: list[Rule] = [
         "501",
         "gx:expect_column_values_to_be_between",
         applies="plausible",
-        injector="members_over_500",
+        injector="members_over_500 age_over_60",
     ),
     Rule(
         "{sheet}.{column}.in_month",
@@ -746,7 +797,7 @@ RULES: list[Rule] = [
         ERROR,
         "vetoes",
         "veto_code",
-        "否决事项代码不在目录中（V01–V06），请对照《填报说明》填写",
+        "否决事项代码不在目录中（{first}–{last}），请对照《填报说明》填写",
         "对照《填报说明》选择事项代码",
         "V99",
         "rules",
@@ -768,7 +819,8 @@ RULES: list[Rule] = [
 ]
 
 
-def _pattern(rule_id: str) -> re.Pattern[str]:
+def pattern(rule_id: str) -> re.Pattern[str]:
+    """A family id (`{sheet}.{column}.range`) as a regular expression over concrete ids."""
     parts = re.split(r"(\{sheet\}|\{column\})", rule_id)
     out = "".join(
         "[a-z_]+" if p == "{sheet}" else "[a-z0-9_]+" if p == "{column}" else re.escape(p) for p in parts
@@ -781,7 +833,7 @@ def _index() -> tuple[dict[str, Rule], list[tuple[re.Pattern[str], Rule]]]:
     exact = {r.id: r for r in RULES}  # concrete ids, and families by their own id
     # Fewer placeholders first: `cover.{column}...` before `{sheet}.{column}...`.
     fams = sorted((r for r in RULES if "{" in r.id), key=lambda r: r.id.count("{"))
-    return exact, [(_pattern(r.id), r) for r in fams]
+    return exact, [(pattern(r.id), r) for r in fams]
 
 
 def find(rule_id: str) -> Rule | None:

@@ -34,7 +34,7 @@ def veto_rules(ctx: RuleContext, sub: Submission, roster_types: dict[str, str] |
             ctx.cell_finding(
                 ERROR,
                 "vetoes.veto_code.catalogue",
-                rule_text("vetoes.veto_code.catalogue"),
+                rule_text("vetoes.veto_code.catalogue", first=min(known), last=max(known)),
                 "vetoes",
                 "veto_code",
                 row,

@@ -1,0 +1,91 @@
+"""The validation rule catalogue (fivestar/validate/catalogue.py) is the one list of rules.
+
+In: the catalogue, the generated GX suites, the sample's fault injectors and the source
+of the rule modules. Out: assertions that every row is complete, that every suite
+expectation and every rule id written in the code is a catalogue row, and that every
+row has an injector in the sample or says why not. (That every row has a case in the
+validation table, and every emitted id is catalogued, is checked in test_validate.py.)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fivestar.config import Rulebook
+from fivestar.sample import inject
+from fivestar.validate import catalogue
+from fivestar.validate.suites import build_suites
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("rule", catalogue.RULES, ids=[r.id for r in catalogue.RULES])
+def test_every_row_is_complete(rule: catalogue.Rule) -> None:
+    assert rule.severity in ("error", "warning")
+    assert rule.sheet and rule.example
+    assert CHINESE.search(rule.message), "the message a submitter reads is Chinese"
+    assert CHINESE.search(rule.hint)
+    assert not re.search(r"[a-z]+_[a-z]+", re.sub(r"\{[^}]*\}", "", rule.hint + rule.message)), (
+        "no internal names for clerks"
+    )
+    assert rule.check in ("relay", "rules", "read") or rule.check.startswith("gx:expect_")
+    if not rule.check.startswith("gx:"):
+        assert rule.why, "a check outside GX says why GX cannot express it"
+    assert bool(rule.injector) != bool(rule.no_injector), "an injector, or why the sample has none"
+
+
+def test_ids_are_unique_and_found() -> None:
+    ids = [r.id for r in catalogue.RULES]
+    assert len(ids) == len(set(ids))
+    assert catalogue.find("roster.members.type.not_integer").id == "{sheet}.{column}.type.not_integer"
+    assert (
+        catalogue.find("cover.submitter.resident_id.id_masked").id == "cover.{column}.resident_id.id_masked"
+    )
+    assert catalogue.find("roster.branch_code.format").id == "{sheet}.branch_code.format"
+    assert catalogue.find("roster.nothing.like_this") is None
+
+
+def test_every_injector_is_a_sample_fault_and_every_fault_a_rule() -> None:
+    kinds = {**inject.WARNING_KINDS, **inject.ERROR_KINDS, **inject.STRUCTURAL_KINDS}
+    named = {k for r in catalogue.RULES for k in r.injector.split()}
+    assert named <= set(kinds), named - set(kinds)
+    assert set(kinds) <= named, f"sample faults without a catalogue rule: {set(kinds) - named}"
+
+
+def test_every_expectation_is_a_catalogue_row(rulebook: Rulebook) -> None:
+    relays = 0
+    for suite in build_suites(rulebook).values():
+        for e in suite["expectations"]:
+            rid = e["meta"]["rule"]
+            if e["meta"]["kind"] in ("issue", "warn"):  # a relay: one row per problem code
+                rows = [
+                    r
+                    for r in catalogue.RULES
+                    if r.check == "relay" and re.fullmatch(catalogue.pattern(r.id.rsplit(".", 1)[0]), rid)
+                ]
+                assert rows, rid
+                relays += 1
+                continue
+            row = catalogue.rule(rid)
+            assert row.check == "gx:" + e["type"], rid
+            assert {"error": "critical", "warning": "warning"}[row.severity] == e["severity"], rid
+    # Relay null checks stay only for what the reader sees in raw cells (catalogue `why`).
+    assert relays == 111
+
+
+def test_rule_ids_written_in_the_code_are_catalogued() -> None:
+    """Every literal rule id in the modules that emit findings is a catalogue row (ids
+    built from a column key at run time are checked on real findings in test_validate)."""
+    sheets = "file|cover|roster|village_indicators|community_indicators|ledger|vetoes"
+    literal = re.compile(rf"\"((?:{sheets})\.[a-z_.]+)\"")
+    sources = [*sorted((ROOT / "fivestar/validate/rules").glob("*.py")), ROOT / "fivestar/ingest/read.py"]
+    seen = set()
+    for path in sources:
+        for m in literal.finditer(path.read_text(encoding="utf-8")):
+            seen.add(m.group(1))
+            assert catalogue.find(m.group(1)) is not None, f"{path.name}: {m.group(1)}"
+    assert len(seen) > 20
