@@ -414,7 +414,7 @@ RULES: list[Rule] = [
         "９５",
         "relay",
         _RELAY,
-        applies=_TYPED,
+        applies="numeric",  # the yes/no and date parsers never warn: no relay there
         injector="text_number",
     ),
     Rule(

@@ -79,6 +79,8 @@ def _applies(rule: Rule, sheet_key: str, col: Column) -> bool:
     a, typed = rule.applies, col.type in TYPED
     if a == "typed":
         return typed
+    if a == "numeric":
+        return col.type in ("int", "num", "rate")
     if a == "rate":
         return col.type == "rate"
     if a == "ranged":
