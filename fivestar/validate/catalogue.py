@@ -48,7 +48,7 @@ class Rule:
     why: str = ""  # for relay / rules / read: why GX cannot express it
     regex: str = ""  # for gx:expect_column_values_to_match_regex
     applies: str = ""  # families: which columns ("numeric", "text", "ranged", ...)
-    injector: str = ""  # the sample faults (fivestar.sample.inject kinds, space-separated) producing it
+    injector: str = ""  # the sample faults producing it (manifest `Issue.rule`s, space-separated)
     no_injector: str = ""  # or why the sample never injects it
 
 
@@ -477,7 +477,7 @@ RULES: list[Rule] = [
         "（空）",
         "gx:expect_column_values_to_not_be_null",
         applies="required",
-        injector="veto_invalid",
+        injector="veto_blank_note",
     ),
     Rule(
         "{sheet}.branch_code.format",
@@ -814,7 +814,7 @@ RULES: list[Rule] = [
         "V04（社区支部）",
         "rules",
         "needs the branch's type from the roster and the veto catalogue",
-        injector="veto_invalid",
+        injector="veto_not_applicable",
     ),
 ]
 
