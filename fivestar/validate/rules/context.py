@@ -11,6 +11,7 @@ import pandas as pd
 from fivestar import cells
 from fivestar.config import Rulebook
 from fivestar.findings import finding
+from fivestar.validate import catalogue
 from fivestar.validate.inputs import Submission
 
 CODE12 = re.compile(r"^\d{12}$")
@@ -24,7 +25,6 @@ class RuleContext:
 
     def cell_finding(
         self,
-        severity: str,
         rule: str,
         msg: str,
         sheet_key: str,
@@ -38,7 +38,7 @@ class RuleContext:
         shown = cells.display(value if value is not None else row.get(col_key))
         self.out.append(
             finding(
-                severity,
+                catalogue.rule(rule).severity,  # one severity per rule: the catalogue's
                 rule,
                 msg,
                 file_key=self.pw.file_key,
@@ -53,7 +53,6 @@ class RuleContext:
 
     def sheet_finding(
         self,
-        severity: str,
         rule: str,
         msg: str,
         sheet_key: str,
@@ -64,7 +63,7 @@ class RuleContext:
         spec = self.rb.sheets[sheet_key]
         self.out.append(
             finding(
-                severity,
+                catalogue.rule(rule).severity,  # one severity per rule: the catalogue's
                 rule,
                 msg,
                 file_key=self.pw.file_key,
@@ -75,11 +74,11 @@ class RuleContext:
             )
         )
 
-    def cover_finding(self, severity: str, rule: str, msg: str, key: str) -> None:
+    def cover_finding(self, rule: str, msg: str, key: str) -> None:
         cc = self.pw.cover[key]
         self.out.append(
             finding(
-                severity,
+                catalogue.rule(rule).severity,  # one severity per rule: the catalogue's
                 rule,
                 msg,
                 file_key=self.pw.file_key,

@@ -8,7 +8,6 @@ import numpy as np
 
 from fivestar import cells
 from fivestar.config import Registry
-from fivestar.findings import ERROR, WARNING
 from fivestar.validate.catalogue import text as rule_text
 from fivestar.validate.inputs import Submission
 from fivestar.validate.rules.context import RuleContext, record
@@ -22,14 +21,12 @@ def cover_rules(ctx: RuleContext, sub: Submission, registry: Registry) -> None:
     if re.fullmatch(r"\d{6}", code or ""):
         if code not in registry.county_codes:
             ctx.cover_finding(
-                ERROR,
                 "cover.county_code.registry",
                 rule_text("cover.county_code.registry", code=code),
                 "county_code",
             )
         elif code != sub.county_code:
             ctx.cover_finding(
-                ERROR,
                 "cover.county_code.file_name",
                 rule_text("cover.county_code.file_name", code=code, file_code=sub.county_code),
                 "county_code",
@@ -38,7 +35,6 @@ def cover_rules(ctx: RuleContext, sub: Submission, registry: Registry) -> None:
     official = registry.county_name(sub.county_code)
     if official and name != official:
         ctx.cover_finding(
-            WARNING,
             "cover.county_name.registry",
             rule_text("cover.county_name.registry", official=official),
             "county_name",
@@ -48,7 +44,6 @@ def cover_rules(ctx: RuleContext, sub: Submission, registry: Registry) -> None:
         p = cells.parse_period(raw_period)
         if p and p != sub.period:
             ctx.cover_finding(
-                ERROR,
                 "cover.period.folder",
                 rule_text("cover.period.folder", period=p, folder=sub.period),
                 "period",
@@ -69,7 +64,6 @@ def roster_rules(ctx: RuleContext, sub: Submission, registry: Registry) -> dict[
         row = record(valid, i, "branch_code")
         if other_county[i]:
             ctx.cell_finding(
-                ERROR,
                 "roster.branch_code.county",
                 rule_text("roster.branch_code.county", county=sub.county_code),
                 "roster",
@@ -78,7 +72,6 @@ def roster_rules(ctx: RuleContext, sub: Submission, registry: Registry) -> dict[
             )
         else:
             ctx.cell_finding(
-                WARNING,
                 "roster.branch_code.registry",
                 rule_text("roster.branch_code.registry"),
                 "roster",
@@ -89,7 +82,6 @@ def roster_rules(ctx: RuleContext, sub: Submission, registry: Registry) -> dict[
     for rr in reg.itertuples():
         if rr.code not in present:
             ctx.sheet_finding(
-                WARNING,
                 "roster.branch_code.missing",
                 rule_text("roster.branch_code.missing", code=rr.code, name=rr.name),
                 "roster",

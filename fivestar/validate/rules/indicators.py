@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fivestar.findings import ERROR, WARNING
 from fivestar.validate.catalogue import text as rule_text
 from fivestar.validate.inputs import Prior, Submission
 from fivestar.validate.messages import fmt_number
@@ -41,7 +40,6 @@ def indicator_rules(
             row = record(valid, i, "branch_code")
             if t is None:
                 ctx.cell_finding(
-                    ERROR,
                     f"{spec.name}.branch_code.roster",
                     rule_text(f"{spec.name}.branch_code.roster"),
                     spec.name,
@@ -51,7 +49,6 @@ def indicator_rules(
             else:
                 other = rb.indicator_sheet(t).sheet
                 ctx.cell_finding(
-                    ERROR,
                     f"{spec.name}.branch_code.type",
                     rule_text(f"{spec.name}.branch_code.type", type=t, other=other),
                     spec.name,
@@ -61,7 +58,6 @@ def indicator_rules(
         for code, t in roster_types.items():
             if t == btype and code not in seen:
                 ctx.sheet_finding(
-                    ERROR,
                     f"{spec.name}.branch_code.missing",
                     rule_text(f"{spec.name}.branch_code.missing", type=t, code=code, sheet=spec.sheet),
                     spec.name,
@@ -105,7 +101,6 @@ def _previous_month(
             v, b = float(values[i]), float(before[i])
             if down[i]:
                 ctx.cell_finding(
-                    WARNING,
                     f"{spec.name}.{col.key}.cumulative_down",
                     rule_text(
                         f"{spec.name}.{col.key}.cumulative_down",
@@ -119,7 +114,6 @@ def _previous_month(
                 )
             if jumped[i]:
                 ctx.cell_finding(
-                    WARNING,
                     f"{spec.name}.{col.key}.jump",
                     rule_text(
                         f"{spec.name}.{col.key}.jump",
@@ -145,7 +139,6 @@ def _satisfaction(ctx: RuleContext, spec: Any, f: pd.DataFrame, settings: dict[s
     ):
         share = (vals == 100).sum() / n
         ctx.sheet_finding(
-            WARNING,
             f"{spec.name}.{key}.all_100",
             rule_text(f"{spec.name}.{key}.all_100", n=n, share=f"{share:.0%}"),
             spec.name,

@@ -9,7 +9,6 @@ import pandas as pd
 
 from fivestar import tally
 from fivestar.config import TYPE_COLUMN
-from fivestar.findings import ERROR, WARNING
 from fivestar.validate.catalogue import text as rule_text
 from fivestar.validate.inputs import Prior, Submission
 from fivestar.validate.messages import fmt_number
@@ -27,11 +26,11 @@ def _catalogue_checks(
     sid: np.ndarray,
     pts: np.ndarray,
     code: np.ndarray,
-    hits: list[tuple[int, int, str, str, str, str, Any]],
+    hits: list[tuple[int, int, str, str, str, Any]],
     bad: np.ndarray,
 ) -> None:
     """Checks 2–7 of the rows with a known item code, as masks (a month is ~1.5 M rows);
-    appends (row, order, severity, rule, message, column, value) to `hits`, marks `bad`."""
+    appends (row, order, rule, message, column, value) to `hits`, marks `bad`."""
     if not len(checked):
         return
     it = pd.Series(item[checked], dtype=object)
@@ -65,7 +64,6 @@ def _catalogue_checks(
                 (
                     i,
                     2,
-                    ERROR,
                     "ledger.item_code.type",
                     rule_text("ledger.item_code.type", item=x, type=b[j]),
                     "item_code",
@@ -74,19 +72,19 @@ def _catalogue_checks(
             )
         if wrong_subject[j]:
             msg = rule_text("ledger.subject_type.item", item=x, allowed="或".join(allowed_of[x]))
-            hits.append((i, 3, ERROR, "ledger.subject_type.item", msg, "subject_type", None))
+            hits.append((i, 3, "ledger.subject_type.item", msg, "subject_type", None))
         if branch_id[j]:
             msg = rule_text("ledger.subject_id.branch")
-            hits.append((i, 4, ERROR, "ledger.subject_id.branch", msg, "subject_id", None))
+            hits.append((i, 4, "ledger.subject_id.branch", msg, "subject_id", None))
         if no_id[j]:
             msg = rule_text("ledger.subject_id.required", subject=s_[j])
-            hits.append((i, 5, ERROR, "ledger.subject_id.required", msg, "subject_id", None))
+            hits.append((i, 5, "ledger.subject_id.required", msg, "subject_id", None))
         if sign[j]:
             msg = rule_text("ledger.points.redeem_sign")
-            hits.append((i, 6, ERROR, "ledger.points.redeem_sign", msg, "points", fmt_number(p[j])))
+            hits.append((i, 6, "ledger.points.redeem_sign", msg, "points", fmt_number(p[j])))
         if wrong_points[j]:
             msg = rule_text("ledger.points.catalogue", item=x, points=fmt_number(float(catalogue[j])))
-            hits.append((i, 7, ERROR, "ledger.points.catalogue", msg, "points", fmt_number(p[j])))
+            hits.append((i, 7, "ledger.points.catalogue", msg, "points", fmt_number(p[j])))
     bad[checked] |= no_star | wrong_subject | branch_id | no_id | sign | wrong_points | ~has_p
 
 
@@ -117,9 +115,7 @@ def ledger_rules(
     else:
         btype = np.full(n, None, dtype=object)
     has_type = np.fromiter((b is not None for b in btype), bool, n)
-    hits: list[
-        tuple[int, int, str, str, str, str, Any]
-    ] = []  # row, order, severity, rule, message, column, value
+    hits: list[tuple[int, int, str, str, str, Any]] = []  # row, order, rule, message, column, value
 
     # 0: a well-formed code that is not in the roster (the row goes on being checked).
     not_in_roster = np.zeros(n, dtype=bool)
@@ -131,7 +127,6 @@ def ledger_rules(
                     (
                         i,
                         0,
-                        ERROR,
                         "ledger.branch_code.roster",
                         rule_text("ledger.branch_code.roster"),
                         "branch_code",
@@ -147,7 +142,6 @@ def ledger_rules(
             (
                 i,
                 1,
-                ERROR,
                 "ledger.item_code.catalogue",
                 rule_text("ledger.item_code.catalogue"),
                 "item_code",
@@ -155,8 +149,8 @@ def ledger_rules(
             )
         )
     _catalogue_checks(items, np.flatnonzero(known), item, btype, st, sid, pts, code, hits, bad)
-    for i, _, severity, rule, msg, col, value in sorted(hits, key=lambda h: (h[0], h[1])):
-        ctx.cell_finding(severity, rule, msg, "ledger", col, record(f, int(i), col), value)
+    for i, _, rule, msg, col, value in sorted(hits, key=lambda h: (h[0], h[1])):
+        ctx.cell_finding(rule, msg, "ledger", col, record(f, int(i), col), value)
 
     subject_ok = np.fromiter((isinstance(x, str) and x in _SUBJECT_TYPES for x in st), bool, n)
     ok_mask = known & ~bad & f["event_date"].notna().to_numpy(dtype=bool) & subject_ok & has_type
@@ -200,7 +194,6 @@ def ledger_rules(
         if over_cap[i]:
             cap = items.at[rec["item_code"], "cap"]
             ctx.cell_finding(
-                WARNING,
                 "ledger.points.over_cap",
                 rule_text("ledger.points.over_cap", item=rec["item_code"], cap=cap),
                 "ledger",
@@ -210,7 +203,6 @@ def ledger_rules(
             )
         if over[i]:
             ctx.cell_finding(
-                ERROR,
                 "ledger.points.overdraw",
                 rule_text("ledger.points.overdraw"),
                 "ledger",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fivestar.findings import ERROR
 from fivestar.validate.catalogue import text as rule_text
 from fivestar.validate.inputs import Submission
 from fivestar.validate.rules.context import CODE12, RuleContext
@@ -20,7 +19,6 @@ def veto_rules(ctx: RuleContext, sub: Submission, roster_types: dict[str, str] |
         btype = roster_types.get(code) if roster_types is not None and isinstance(code, str) else None
         if roster_types is not None and isinstance(code, str) and CODE12.match(code) and btype is None:
             ctx.cell_finding(
-                ERROR,
                 "vetoes.branch_code.roster",
                 rule_text("vetoes.branch_code.roster"),
                 "vetoes",
@@ -32,7 +30,6 @@ def veto_rules(ctx: RuleContext, sub: Submission, roster_types: dict[str, str] |
             continue
         if v not in known:
             ctx.cell_finding(
-                ERROR,
                 "vetoes.veto_code.catalogue",
                 rule_text("vetoes.veto_code.catalogue", first=min(known), last=max(known)),
                 "vetoes",
@@ -41,7 +38,6 @@ def veto_rules(ctx: RuleContext, sub: Submission, roster_types: dict[str, str] |
             )
         elif btype and not applies[(v, btype)]:
             ctx.cell_finding(
-                ERROR,
                 "vetoes.veto_code.type",
                 rule_text("vetoes.veto_code.type", code=v, type=btype),
                 "vetoes",
