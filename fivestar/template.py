@@ -184,6 +184,11 @@ def _suite_messages(rb: Rulebook) -> dict[tuple[str, str, str], str]:
     return out
 
 
+def _prompt(code: str, col: Column) -> str:
+    """Validation's words for a type problem, without the current value (the catalogue)."""
+    return catalogue.rule(f"{{sheet}}.{{column}}.type.{code}").prompt.format(header=col.header)
+
+
 def _serial(d: dt.date) -> int:
     return (d - _EXCEL_EPOCH).days
 
@@ -254,14 +259,14 @@ def _plan(ctx: _Ctx, spec: SheetSpec, col: Column, letter: str) -> Plan:
         if sheet_key == "ledger" and key == "subject_type":
             rule += "；须与积分项目的对象类型一致"
     elif t == "yesno":
-        # Same words as validation's "not 是/否" message (messages.issue_message).
-        check = Check("list", f"“{col.header}”应填写“是”或“否”", formula1="是,否")
+        # Same words as validation's "not 是/否" message (the catalogue's prompt).
+        check = Check("list", _prompt("not_yesno", col), formula1="是,否")
         rule = "下拉选择：是、否"
         example = "否" if key == "is_weak" else "是"
     elif t in ("int", "num", "rate"):
         check, msg = _range_check(ctx, sheet_key, col)
         if check is None:  # ledger 分值: any number; its catalogue value is checked by validation
-            check = Check("custom", f"“{col.header}”应填写数值", formula1=f"ISNUMBER({letter}2)")
+            check = Check("custom", _prompt("not_number", col), formula1=f"ISNUMBER({letter}2)")
         rule = msg or TYPE_TEXT.get(t, "")
         if t == "rate":
             rule = f"{RATE_NOTE}；{rule}"

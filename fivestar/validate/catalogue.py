@@ -47,6 +47,9 @@ class Rule:
     check: str  # "gx:<expectation type>", "relay", "rules" or "read"
     why: str = ""  # for relay / rules / read: why GX cannot express it
     regex: str = ""  # for gx:expect_column_values_to_match_regex
+    # The words without the current value, for the template's input checks (Excel shows
+    # them while the value is typed); "" when the template has no such check.
+    prompt: str = ""
     applies: str = ""  # families: which columns ("numeric", "text", "ranged", ...)
     injector: str = ""  # the sample faults producing it (manifest `Issue.rule`s, space-separated)
     no_injector: str = ""  # or why the sample never injects it
@@ -109,6 +112,7 @@ _ISSUES: list[tuple[str, str, str, str, str]] = [
         "",
     ),
 ]
+_PROMPTS = {"not_number": "“{header}”应填写数值", "not_yesno": "“{header}”应填写“是”或“否”"}
 _NO_CELL_FAULT = "the sample writes clean cells of this kind; tests/test_validate.py builds the case"
 
 
@@ -127,6 +131,7 @@ def _issue_rules() -> list[Rule]:
             applies="typed",
             injector=inj,
             no_injector="" if inj else _NO_CELL_FAULT,
+            prompt=_PROMPTS.get(code, ""),
         )
         for code, msg, hint, example, inj in _ISSUES
     ]
