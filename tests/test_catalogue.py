@@ -1,4 +1,4 @@
-"""The validation rule catalogue (fivestar/validate/catalogue.py) is the one list of rules.
+"""The validation rule catalogue (fivestar/validate/catalogue/) is the one list of rules.
 
 In: the catalogue, the generated GX suites, the sample's fault injectors and the source
 of the rule modules. Out: assertions that every row is complete, that every suite

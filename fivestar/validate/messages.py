@@ -2,7 +2,7 @@
 
 In: an issue or warn code from `fivestar.cells`, the column header, the value as
 shown, and the expected-type text. Out: the message a submitter reads. The templates
-are the catalogue's relay rows (`validate/catalogue.py`).
+are the catalogue's relay rows (`validate/catalogue/`).
 """
 
 from __future__ import annotations

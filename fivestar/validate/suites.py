@@ -1,6 +1,6 @@
 """Build the Great Expectations suites (one per sheet) from the rule catalogue.
 
-In: the catalogue (`validate/catalogue.py`: rule ids, severities, messages, which GX
+In: the catalogue (`validate/catalogue/`: rule ids, severities, messages, which GX
 expectation) and a Rulebook (config/workbook.yaml + indicators.csv: column types,
 choices, ranges). Out: suite dicts, written
 as `expectations/<sheet_key>.json` by `python -m fivestar.validate.suites`. The JSON
