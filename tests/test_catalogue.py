@@ -111,8 +111,9 @@ def test_every_cell_problem_code_of_the_reader_has_a_row() -> None:
 
 
 def test_every_injected_fault_is_found_as_its_catalogue_rule(tmp_path: Path) -> None:
-    """A generated province validated file by file: each fault the manifest records is
-    reported at its cell under a rule whose catalogue row names that fault. Faults
+    """A generated province validated file by file: every finding is a catalogue rule,
+    and each fault the manifest records is reported at its cell under a rule whose
+    catalogue row names that fault. Faults
     against the previous month need the warehouse's priors and are left to test_e2e."""
     m = generate(
         tmp_path,
@@ -137,6 +138,9 @@ def test_every_injected_fault_is_found_as_its_catalogue_rule(tmp_path: Path) -> 
         found = validate_period(subs, rb, registry, {})
         for f in files:
             df = found[f.path]
+            for rid, severity in zip(df["rule"], df["severity"], strict=True):
+                row = catalogue.find(rid)
+                assert row is not None and row.severity == severity, f"{f.path}: {rid} not in the catalogue"
             for issue in f.issues:
                 rows = [r for r in catalogue.RULES if issue.rule in r.injector.split()]
                 assert rows, issue.rule
