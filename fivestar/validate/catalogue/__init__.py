@@ -60,6 +60,7 @@ def _index() -> tuple[dict[str, Rule], list[tuple[re.Pattern[str], Rule]]]:
     return exact, [(pattern(r.id), r) for r in fams]
 
 
+@cache  # a run looks up the same few ids for every finding
 def find(rule_id: str) -> Rule | None:
     """The catalogue row of a concrete rule id (as stored in dq_issue.rule), or None."""
     exact, fams = _index()
