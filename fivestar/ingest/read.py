@@ -29,29 +29,23 @@ from fivestar.config import Limits, Rulebook, SheetSpec
 from fivestar.findings import ERROR, WARNING, col_letter, finding, make_findings
 from fivestar.ingest.columns import TYPED, empty_sheet_frame, is_blank, parse_column, transpose_rows
 from fivestar.ingest.xlsx_meta import XlsxParts, check_container
+from fivestar.validate.catalogue import text as rule_text
 
 log = logging.getLogger(__name__)
 
-FILE_MESSAGES = {
-    "empty": ("文件为空（0字节），请重新导出后上报", "empty file (0 bytes)"),
-    "encrypted": ("文件设置了打开密码（已加密），请取消密码后重新上报", "password-encrypted workbook"),
-    "xls": (
-        "文件是旧版Excel格式（.xls），请在Excel或WPS中“另存为”.xlsx格式后重新上报",
-        "legacy .xls (BIFF) file",
-    ),
-    "not_xlsx": (
-        "文件不是有效的Excel工作簿（.xlsx），请使用省级统一模板并另存为.xlsx后上报",
-        "not an .xlsx workbook",
-    ),
-    "truncated": ("文件已损坏或不完整，无法打开，请重新保存后上报", "corrupt or truncated zip"),
-    "too_large": ("文件解压后超过大小上限，请删除无关内容后重新上报", "uncompressed size over the limit"),
-    "ratio": ("文件压缩比异常（疑似压缩炸弹），已拒收，请重新保存后上报", "compression ratio over the limit"),
-    "timeout": (
-        "文件处理超时，请检查文件是否异常（如大量空白格式行、超大图片）后重新保存上报",
-        "reading exceeded the per-file timeout",
-    ),
-    "unreadable": ("文件无法读取，请用Excel或WPS重新保存为.xlsx后上报", "reader failed"),
+# English for IT logs; the Chinese texts are the catalogue's `file.<code>` rows.
+_FILE_EN = {
+    "empty": "empty file (0 bytes)",
+    "encrypted": "password-encrypted workbook",
+    "xls": "legacy .xls (BIFF) file",
+    "not_xlsx": "not an .xlsx workbook",
+    "truncated": "corrupt or truncated zip",
+    "too_large": "uncompressed size over the limit",
+    "ratio": "compression ratio over the limit",
+    "timeout": "reading exceeded the per-file timeout",
+    "unreadable": "reader failed",
 }
+FILE_MESSAGES = {code: (rule_text(f"file.{code}"), en) for code, en in _FILE_EN.items()}
 
 
 @dataclass
@@ -162,7 +156,7 @@ class _Reader:
                     self._f(
                         ERROR,
                         "file.too_many_rows",
-                        f"工作表“{sheet_name}”的数据超过{limit}行上限，请删除多余的行后重新上报",
+                        rule_text("file.too_many_rows", sheet=sheet_name, limit=limit),
                         sheet=sheet_name,
                     )
                     self.out.detail = f"sheet {sheet_name!r} has more than {limit} rows"
@@ -178,7 +172,7 @@ class _Reader:
                     self._f(
                         ERROR,
                         "file.missing_sheet",
-                        f"缺少工作表“{spec.sheet}”，请使用省级统一模板填报",
+                        rule_text("file.missing_sheet", sheet=spec.sheet),
                         sheet=spec.sheet,
                     )
                     self.out.fatal = True
@@ -200,7 +194,7 @@ class _Reader:
         sheet = self.rb.cover_sheet
         actual = self.names.get(cells.normalise_header(sheet))
         if actual is None:
-            self._f(ERROR, "file.missing_sheet", f"缺少工作表“{sheet}”，请使用省级统一模板填报", sheet=sheet)
+            self._f(ERROR, "file.missing_sheet", rule_text("file.missing_sheet", sheet=sheet), sheet=sheet)
             self.out.fatal = True
             return
         rows = self.book.get_sheet_by_name(actual).to_python(skip_empty_area=False, nrows=500)
@@ -217,7 +211,7 @@ class _Reader:
                     self._f(
                         WARNING,
                         f"cover.{f['key']}.resident_id.id_masked",
-                        f"“{f['label']}”中疑似含有身份证号，已隐藏处理；请勿填写身份证号",
+                        rule_text("cover.{column}.resident_id.id_masked", header=f["label"]),
                         sheet=sheet,
                         row=i + 1,
                         column_name=f["label"],
@@ -251,7 +245,7 @@ class _Reader:
                 self._f(
                     ERROR,
                     "file.missing_column",
-                    f"工作表“{sheet}”缺少列“{col.header}”，请使用统一模板，不要删除或修改表头",
+                    rule_text("file.missing_column", sheet=sheet, header=col.header),
                     sheet=sheet,
                     column_name=col.header,
                 )
@@ -261,7 +255,7 @@ class _Reader:
                 self._f(
                     ERROR,
                     "file.duplicate_column",
-                    f"列标题“{col.header}”出现了{len(hits)}次，请删除多余的列",
+                    rule_text("file.duplicate_column", header=col.header, count=len(hits)),
                     sheet=sheet,
                     column_name=col.header,
                     cell=f"{col_letter(hits[1])}1",
@@ -275,7 +269,7 @@ class _Reader:
                     self._f(
                         WARNING,
                         f"{key}.extra_column",
-                        f"列“{text}”不在统一模板中，已忽略该列",
+                        rule_text("{sheet}.extra_column", header=text),
                         sheet=sheet,
                         column_name=text,
                         cell=f"{col_letter(i)}1",

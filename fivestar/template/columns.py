@@ -17,18 +17,21 @@ from openpyxl.utils import quote_sheetname
 
 from fivestar import cells
 from fivestar.config import BRANCH_TYPES, TYPE_COLUMN, Column, Rulebook, SheetSpec
+from fivestar.validate import catalogue
+from fivestar.validate.catalogue import text as rule_text
 from fivestar.validate.messages import warn_message
 from fivestar.validate.suites import TYPE_TEXT, build_suites, column_ranges, range_text
 
 SPARE_ROWS = 20  # extra validated rows under pre-filled sheets, for a newly set-up branch
 RATE_NOTE = "填写百分数数值，如95表示95%"
 
-# Messages of rules.py (not in the GX suites) that the template's lists mirror; a test
-# types wrong values into template cells and checks our validation says the same.
-MSG_NOT_IN_ROSTER = "该支部代码不在支部名册中"
-MSG_NOT_IN_ROSTER_INDICATORS = "该支部代码不在本表的支部名册中"
-MSG_ITEM_CATALOGUE = "积分项目代码不在积分项目目录中，请对照《填报说明》填写"
-MSG_VETO_CATALOGUE = "否决事项代码不在目录中（{first}–{last}），请对照《填报说明》填写"
+# Messages of the pandas rules (not in the GX suites) that the template's lists mirror,
+# from the rule catalogue; a test types wrong values into template cells and checks our
+# validation says the same.
+MSG_NOT_IN_ROSTER = rule_text("ledger.branch_code.roster")
+MSG_NOT_IN_ROSTER_INDICATORS = rule_text("{sheet}.branch_code.roster")
+MSG_ITEM_CATALOGUE = rule_text("ledger.item_code.catalogue")
+MSG_VETO_CATALOGUE = catalogue.rule("vetoes.veto_code.catalogue").message
 
 NUMBER_FORMAT = {
     "code": "@",
@@ -117,6 +120,11 @@ def suite_messages(rb: Rulebook) -> dict[tuple[str, str, str], str]:
     return out
 
 
+def _prompt(code: str, col: Column) -> str:
+    """Validation's words for a type problem, without the current value (the catalogue)."""
+    return catalogue.rule(f"{{sheet}}.{{column}}.type.{code}").prompt.format(header=col.header)
+
+
 def _serial(d: dt.date) -> int:
     return (d - _EXCEL_EPOCH).days
 
@@ -187,14 +195,14 @@ def plan_column(ctx: TemplateContext, spec: SheetSpec, col: Column, letter: str)
         if sheet_key == "ledger" and key == "subject_type":
             rule += "；须与积分项目的对象类型一致"
     elif t == "yesno":
-        # Same words as validation's "not 是/否" message (messages.issue_message).
-        check = Check("list", f"“{col.header}”应填写“是”或“否”", formula1="是,否")
+        # Same words as validation's "not 是/否" message (the catalogue's prompt).
+        check = Check("list", _prompt("not_yesno", col), formula1="是,否")
         rule = "下拉选择：是、否"
         example = "否" if key == "is_weak" else "是"
     elif t in ("int", "num", "rate"):
         check, msg = _range_check(ctx, sheet_key, col)
         if check is None:  # ledger 分值: any number; its catalogue value is checked by validation
-            check = Check("custom", f"“{col.header}”应填写数值", formula1=f"ISNUMBER({letter}2)")
+            check = Check("custom", _prompt("not_number", col), formula1=f"ISNUMBER({letter}2)")
         rule = msg or TYPE_TEXT.get(t, "")
         if t == "rate":
             rule = f"{RATE_NOTE}；{rule}"

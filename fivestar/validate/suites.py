@@ -1,6 +1,8 @@
-"""Build the Great Expectations suites (one per sheet) from the workbook layout.
+"""Build the Great Expectations suites (one per sheet) from the rule catalogue.
 
-In: a Rulebook (config/workbook.yaml + indicators.csv). Out: suite dicts, written
+In: the catalogue (`validate/catalogue/`: rule ids, severities, messages, which GX
+expectation) and a Rulebook (config/workbook.yaml + indicators.csv: column types,
+choices, ranges). Out: suite dicts, written
 as `expectations/<sheet_key>.json` by `python -m fivestar.validate.suites`. The JSON
 files are what validation loads; a test keeps them in sync with config. Each
 expectation's `meta` carries a stable rule id and the plain-Chinese message that
@@ -15,15 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from fivestar.config import Column, Rulebook, load_rulebook
+from fivestar.validate import catalogue
+from fivestar.validate.catalogue import WARNING, Rule
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
 UNIQUE_SUFFIX = "__in_file"  # column `<file index>|<value>`: uniqueness per file, not per run
 
-# Roster ranges from submission.md: (min error, max error, max warning, warning text)
-_ROSTER_RANGES: dict[str, tuple[float | None, float | None, float | None, str]] = {
-    "members": (3, None, 500, "党员人数超过500人，请核实是否填写正确"),
+# Roster ranges from submission.md: (min error, max error, max warning, its words)
+ROSTER_RANGES: dict[str, tuple[float | None, float | None, float | None, str]] = {
+    "members": (3, None, 500, "500人"),
     "households": (1, None, None, ""),
-    "secretary_age": (18, 80, 60, "书记年龄超过60岁，请核实是否填写正确"),
+    "secretary_age": (18, 80, 60, "60岁"),
 }
 TYPE_TEXT = {
     "int": "应填写不小于0的整数",
@@ -33,43 +37,35 @@ TYPE_TEXT = {
     "date": "应填写本月内的日期（如2026-11-03）",
     "code": "应填写12位数字代码",
 }
+TYPED = ("int", "num", "rate", "yesno", "date")  # parsed by the reader: problems are relayed
+# Relay groups: the `__issue` column holds type problems, `__warn` the rest.
+_RELAY_KIND = {"type": "issue"}
+_UNIQUE_SHEETS = ("roster", "village_indicators", "community_indicators")
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
 
 
 def range_text(col: Column, lo: float | None, hi: float | None) -> str:
     """Chinese wording of a value range, shared with the template's input checks."""
-    unit = "整数" if col.type == "int" else "数值"
-
-    def f(x: float) -> str:
-        return str(int(x)) if float(x).is_integer() else str(x)
-
     if lo is not None and hi is not None:
-        return f"{col.header}应为{f(lo)}–{f(hi)}之间的{unit}"
-    if lo is not None:
-        return f"{col.header}应为不小于{f(lo)}的{unit}"
-    return f"{col.header}应为不大于{f(hi)}的{unit}"  # type: ignore[arg-type]
-
-
-def _exp(
-    etype: str,
-    sheet: str,
-    col: Column,
-    rule: str,
-    message: str,
-    severity: str = "critical",
-    kind: str = "value",
-    **kwargs: Any,
-) -> dict[str, Any]:
-    return {
-        "type": etype,
-        "kwargs": kwargs,
-        "meta": {"rule": f"{sheet}.{col.key}.{rule}", "column": col.key, "kind": kind, "message": message},
-        "severity": severity,
-    }
+        bounds = f"{_num(lo)}–{_num(hi)}之间"
+    elif lo is not None:
+        bounds = f"不小于{_num(lo)}"
+    else:
+        bounds = f"不大于{_num(hi)}"  # type: ignore[arg-type]
+    return catalogue.text(
+        "{sheet}.{column}.range",
+        header=col.header,
+        bounds=bounds,
+        unit="整数" if col.type == "int" else "数值",
+    )
 
 
 def column_ranges(sheet_key: str, col: Column) -> tuple[float | None, float | None]:
-    if sheet_key == "roster" and col.key in _ROSTER_RANGES:
-        lo, hi, _, _ = _ROSTER_RANGES[col.key]
+    if sheet_key == "roster" and col.key in ROSTER_RANGES:
+        lo, hi, _, _ = ROSTER_RANGES[col.key]
         return lo, hi
     if col.type == "rate":
         return 0, 100
@@ -78,193 +74,108 @@ def column_ranges(sheet_key: str, col: Column) -> tuple[float | None, float | No
     return None, None
 
 
+def _applies(rule: Rule, sheet_key: str, col: Column) -> bool:
+    """Whether a column family of the catalogue applies to this column (workbook.yaml)."""
+    a, typed = rule.applies, col.type in TYPED
+    if a == "typed":
+        return typed
+    if a == "numeric":
+        return col.type in ("int", "num", "rate")
+    if a == "rate":
+        return col.type == "rate"
+    if a == "ranged":
+        return typed and column_ranges(sheet_key, col) != (None, None)
+    if a == "plausible":
+        return sheet_key == "roster" and ROSTER_RANGES.get(col.key, (0, 0, None, ""))[2] is not None
+    if a == "date":
+        return col.type == "date"
+    if a == "required":
+        return not typed and not col.optional
+    if a == "branch_code":
+        return col.type == "code" and col.key == "branch_code"
+    if a == "unique_branch":
+        return col.type == "code" and col.key == "branch_code" and sheet_key in _UNIQUE_SHEETS
+    if a == "choice":
+        return col.type == "choice"
+    if a == "text":
+        return col.type in ("text", "code", "choice")
+    return False
+
+
+def _exp(rule: Rule, rule_id: str, col_key: str, message: str, kind: str, **kwargs: Any) -> dict[str, Any]:
+    return {
+        "type": rule.check.removeprefix("gx:")
+        if rule.check.startswith("gx:")
+        else "expect_column_values_to_be_null",
+        "kwargs": kwargs,
+        "meta": {"rule": rule_id, "column": col_key, "kind": kind, "message": message},
+        "severity": "warning" if rule.severity == WARNING else "critical",
+    }
+
+
+def _gx_kwargs(rule: Rule, sheet_key: str, col: Column) -> tuple[dict[str, Any], str]:
+    """(expectation kwargs, filled message) of a GX family on one column."""
+    family = rule.id.rsplit(".", 1)[-1]
+    h = col.header
+    if family == "range":
+        lo, hi = column_ranges(sheet_key, col)
+        kw: dict[str, Any] = {"column": col.key}
+        if lo is not None:
+            kw["min_value"] = lo
+        if hi is not None:
+            kw["max_value"] = hi
+        return kw, range_text(col, lo, hi)
+    if family == "plausible":
+        _, _, warn_hi, words = ROSTER_RANGES[col.key]
+        return {"column": col.key, "max_value": warn_hi}, rule.message.format(header=h, limit=words)
+    if family == "in_month":
+        bounds = {"min_value": {"$PARAMETER": "month_start"}, "max_value": {"$PARAMETER": "month_end"}}
+        return {"column": col.key, **bounds}, rule.message.format(header=h)
+    if family == "unique":
+        return {"column": col.key + UNIQUE_SUFFIX}, rule.message
+    if family == "choice":
+        return {"column": col.key, "value_set": list(col.choices)}, rule.message.format(
+            header=h, choices="、".join(col.choices)
+        )
+    if rule.regex:
+        return {"column": col.key, "regex": rule.regex}, rule.message.format(header=h)
+    return {"column": col.key}, rule.message.format(header=h)
+
+
 def _column_expectations(sheet_key: str, col: Column) -> list[dict[str, Any]]:
+    """The catalogue's column families that apply to this column, in catalogue order;
+    a relay family (one row per problem code) becomes one null check of its relay column."""
     out: list[dict[str, Any]] = []
-    s = sheet_key
-    if col.type in ("int", "num", "rate", "yesno", "date"):
-        # Type problems (blank, text, #DIV/0!, fraction) are flagged per cell at ingest.
-        out.append(
-            _exp(
-                "expect_column_values_to_be_null",
-                s,
-                col,
-                "type",
-                TYPE_TEXT.get(col.type, ""),
-                kind="issue",
-                column=f"{col.key}__issue",
-            )
-        )
-        out.append(
-            _exp(
-                "expect_column_values_to_be_null",
-                s,
-                col,
-                "format",
-                "",
-                severity="warning",
-                kind="warn",
-                column=f"{col.key}__warn",
-            )
-        )
-        lo, hi = column_ranges(s, col)
-        if lo is not None or hi is not None:
-            kw: dict[str, Any] = {"column": col.key}
-            if lo is not None:
-                kw["min_value"] = lo
-            if hi is not None:
-                kw["max_value"] = hi
-            out.append(
-                _exp("expect_column_values_to_be_between", s, col, "range", range_text(col, lo, hi), **kw)
-            )
-        if s == "roster" and col.key in _ROSTER_RANGES and _ROSTER_RANGES[col.key][2] is not None:
-            _, _, warn_hi, text = _ROSTER_RANGES[col.key]
-            out.append(
-                _exp(
-                    "expect_column_values_to_be_between",
-                    s,
-                    col,
-                    "plausible",
-                    text,
-                    severity="warning",
-                    column=col.key,
-                    max_value=warn_hi,
-                )
-            )
-        if col.type == "date":
-            out.append(
-                _exp(
-                    "expect_column_values_to_be_between",
-                    s,
-                    col,
-                    "in_month",
-                    f"{col.header}应为本填报月份内的日期",
-                    column=col.key,
-                    min_value={"$PARAMETER": "month_start"},
-                    max_value={"$PARAMETER": "month_end"},
-                )
-            )
-        return out
-    if not col.optional:
-        out.append(
-            _exp(
-                "expect_column_values_to_not_be_null",
-                s,
-                col,
-                "required",
-                f"{col.header}不能为空",
-                column=col.key,
-            )
-        )
-    if col.type == "code" and col.key == "branch_code":
-        out.append(
-            _exp(
-                "expect_column_values_to_match_regex",
-                s,
-                col,
-                "format",
-                "支部代码应为12位数字",
-                column=col.key,
-                regex=r"^\d{12}$",
-            )
-        )
-        if s in ("roster", "village_indicators", "community_indicators"):
-            # Unique within one file: the batch holds every file of the run, so the
-            # checked column is `<file>|<code>` (UNIQUE_SUFFIX, added by the engine).
-            out.append(
-                _exp(
-                    "expect_column_values_to_be_unique",
-                    s,
-                    col,
-                    "unique",
-                    "支部代码重复，每个支部只能填写一行",
-                    column=col.key + UNIQUE_SUFFIX,
-                )
-            )
-    if col.type == "choice":
-        choices = "、".join(col.choices)
-        out.append(
-            _exp(
-                "expect_column_values_to_be_in_set",
-                s,
-                col,
-                "choice",
-                f"{col.header}应填写：{choices}",
-                column=col.key,
-                value_set=list(col.choices),
-            )
-        )
-    if col.type in ("text", "code", "choice"):
-        out.append(
-            _exp(
-                "expect_column_values_to_be_null",
-                s,
-                col,
-                "resident_id",
-                "",
-                severity="warning",
-                kind="warn",
-                column=f"{col.key}__warn",
-            )
-        )
+    relayed: set[str] = set()
+    for rule in catalogue.RULES:
+        if rule.sheet != "*" or rule.column not in ("*", col.key) or not rule.applies:
+            continue
+        if not rule.check.startswith(("gx:", "relay")) or not _applies(rule, sheet_key, col):
+            continue
+        if rule.check == "relay":
+            group = rule.id.split(".")[2]  # {sheet}.{column}.<group>.<code>
+            if group in relayed:
+                continue
+            relayed.add(group)
+            kind = _RELAY_KIND.get(group, "warn")
+            message = TYPE_TEXT.get(col.type, "") if kind == "issue" else ""
+            rid = f"{sheet_key}.{col.key}.{group}"
+            out.append(_exp(rule, rid, col.key, message, kind, column=f"{col.key}__{kind}"))
+            continue
+        kw, message = _gx_kwargs(rule, sheet_key, col)
+        rid = rule.id.replace("{sheet}", sheet_key).replace("{column}", col.key)
+        out.append(_exp(rule, rid, col.key, message, "value", **kw))
     return out
 
 
 def cover_suite(rb: Rulebook) -> dict[str, Any]:
-    cols = {f["key"]: Column(key=f["key"], header=f["label"], type="text") for f in rb.cover_fields}
-    e = [
-        _exp(
-            "expect_column_values_to_not_be_null",
-            "cover",
-            cols["county_code"],
-            "required",
-            "县（市、区）代码不能为空",
-            column="county_code",
-        ),
-        _exp(
-            "expect_column_values_to_match_regex",
-            "cover",
-            cols["county_code"],
-            "format",
-            "县（市、区）代码应为6位数字",
-            column="county_code",
-            regex=r"^\d{6}$",
-        ),
-        _exp(
-            "expect_column_values_to_not_be_null",
-            "cover",
-            cols["period"],
-            "required",
-            "填报期间不能为空或无法识别，请填写如2026-11",
-            column="period",
-        ),
-        _exp(
-            "expect_column_values_to_not_be_null",
-            "cover",
-            cols["submitter"],
-            "required",
-            "填报人不能为空",
-            column="submitter",
-        ),
-        _exp(
-            "expect_column_values_to_not_be_null",
-            "cover",
-            cols["phone"],
-            "required",
-            "联系电话未填写",
-            severity="warning",
-            column="phone",
-        ),
-        _exp(
-            "expect_column_values_to_match_regex",
-            "cover",
-            cols["email"],
-            "format",
-            "电子邮箱格式不正确（如 name@example.org）",
-            severity="warning",
-            column="email",
-            regex=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-        ),
-    ]
+    e = []
+    for rule in catalogue.by_check("gx:"):
+        if rule.sheet == "cover":
+            kw: dict[str, Any] = {"column": rule.column}
+            if rule.regex:
+                kw["regex"] = rule.regex
+            e.append(_exp(rule, rule.id, rule.column, rule.message, "value", **kw))
     return {"name": "cover", "expectations": e, "meta": {"sheet": rb.cover_sheet}}
 
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,6 +26,7 @@ import pytest
 import wbfactory as W
 from fivestar.config import Limits, Registry, Rulebook
 from fivestar.ingest.read import read_workbook
+from fivestar.validate import catalogue
 from fivestar.validate.engine import validate_period
 from fivestar.validate.inputs import Prior, Submission
 
@@ -230,6 +232,7 @@ def _make_cases() -> dict[str, Case]:
     c["cover_phone_blank"] = Case(edit=setter("封面", B5=None))
     c["cover_email_invalid"] = Case(edit=setter("封面", B6="county-at-example.org"))
     c["cover_email_blank"] = Case(edit=setter("封面", B6=None))
+    c["cover_submitter_id"] = Case(edit=setter("封面", B4=ID))
     c["cover_rows_reordered"] = Case(edit=lambda wb: wb["封面"].move_range("A1:B6", rows=2))
     # ---- roster ----
     c["roster_code_not12"] = Case(edit=recode(V3, "41052210120"))
@@ -253,6 +256,7 @@ def _make_cases() -> dict[str, Case]:
     c["roster_age_lt18"] = Case(edit=setter("支部名册", H3=17))
     c["roster_age_gt80"] = Case(edit=setter("支部名册", H3=81))
     c["roster_age_gt60"] = Case(edit=setter("支部名册", H3=61))
+    c["roster_households_id_number"] = Case(edit=setter("支部名册", F3=410522199001011234))
     c["roster_secretary_id"] = Case(edit=setter("支部名册", G3=ID))
     # ---- indicators ----
     c["ind_blank"] = Case(edit=setter("村指标", C2=None))
@@ -521,6 +525,7 @@ SINGLE = [
     ("cover_phone_blank", "warning", "封面", "B5", "联系电话", "", "cover.phone.required", "联系电话"),
     ("cover_email_invalid", "warning", "封面", "B6", "电子邮箱", "county-at-example.org", "cover.email.format", "邮箱"),
     ("cover_email_blank", "warning", "封面", "B6", "电子邮箱", "", "cover.email.format", "邮箱"),
+    ("cover_submitter_id", "warning", "封面", "B4", "填报人", "410522********123X", "cover.submitter.resident_id.id_masked", "身份证"),
     # roster
     ("roster_code_unregistered", "warning", "支部名册", "A6", "支部代码", NEW, "roster.branch_code.registry", "登记"),
     ("roster_name_blank", "error", "支部名册", "B3", "支部名称", "", "roster.branch_name.required", "不能为空"),
@@ -536,6 +541,7 @@ SINGLE = [
     ("roster_age_lt18", "error", "支部名册", "H3", "书记年龄", "17", "roster.secretary_age.range", "18"),
     ("roster_age_gt80", "error", "支部名册", "H3", "书记年龄", "81", "roster.secretary_age.range", "80"),
     ("roster_age_gt60", "warning", "支部名册", "H3", "书记年龄", "61", "roster.secretary_age.plausible", "60"),
+    ("roster_households_id_number", "error", "支部名册", "F3", "户数", "410522********1328", "roster.households.type.too_long", "身份证号"),
     ("roster_secretary_id", "warning", "支部名册", "G3", "书记姓名", "410522********123X", "roster.secretary_name.resident_id.id_masked", "身份证"),
     # indicators
     ("ind_blank", "error", "村指标", "C2", "三会一课完成率（%）", "", "village_indicators.meeting_rate.type.blank", "不能为空"),
@@ -876,6 +882,43 @@ def test_same_county_twice_in_one_run_is_not_a_duplicate(results: dict[str, pd.D
     for name, df in results.items():
         if name not in ("roster_code_duplicate", "ind_duplicate"):
             assert not df["rule"].str.endswith(".unique").any(), name
+
+
+# ---- the rule catalogue: every row has a case, every emitted id is a row ----------------
+# Rows whose case lives in another test module: whole-file faults need files (encrypted,
+# zip bombs, timeouts, over-long sheets) that this table does not build.
+ELSEWHERE = {
+    "file.empty": "ingest/test_ingest.py",
+    "file.encrypted": "ingest/test_ingest.py",
+    "file.not_xlsx": "ingest/test_ingest.py",
+    "file.truncated": "ingest/test_ingest.py",
+    "file.too_large": "ingest/test_ingest.py",
+    "file.ratio": "ingest/test_ingest.py",
+    "file.timeout": "pipeline/test_faults.py",
+    "file.unreadable": "ingest/test_ingest.py",
+    "file.too_many_rows": "ingest/test_ingest.py",
+    "file.missing_sheet": "ingest/test_ingest.py",
+    "file.duplicate_column": "ingest/test_ingest.py",
+    "{sheet}.extra_column": "ingest/test_ingest.py",
+}
+
+
+def test_every_catalogue_rule_has_a_case(results: dict[str, pd.DataFrame]) -> None:
+    found = {catalogue.find(r) for df in results.values() for r in df["rule"]}
+    hit = {row.id for row in found if row is not None}
+    for row in catalogue.RULES:
+        if row.id not in hit:
+            assert row.id in ELSEWHERE, f"catalogue rule {row.id} has no case"
+            text = (Path(__file__).parents[1] / ELSEWHERE[row.id]).read_text(encoding="utf-8")
+            assert row.id.rsplit(".", 1)[-1] in text, row.id
+
+
+def test_every_emitted_rule_is_in_the_catalogue(results: dict[str, pd.DataFrame]) -> None:
+    for name, df in results.items():
+        for rid, severity in zip(df["rule"], df["severity"], strict=True):
+            row = catalogue.find(rid)
+            assert row is not None, f"{name}: {rid} is not in the catalogue"
+            assert row.severity == severity, f"{name}: {rid}"
 
 
 # ---- suites and imports --------------------------------------------------------------
