@@ -19,7 +19,7 @@ from fivestar import cells
 from fivestar.config import BRANCH_TYPES, TYPE_COLUMN, Column, Rulebook, SheetSpec
 from fivestar.validate import catalogue
 from fivestar.validate.catalogue import text as rule_text
-from fivestar.validate.messages import warn_message
+from fivestar.validate.cell_wording import warn_message
 from fivestar.validate.suites import TYPE_TEXT, build_suites, column_ranges, range_text
 
 SPARE_ROWS = 20  # extra validated rows under pre-filled sheets, for a newly set-up branch

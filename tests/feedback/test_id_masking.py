@@ -34,7 +34,7 @@ from fivestar.feedback.workbook import write_feedback_workbook
 from fivestar.findings import finding, make_findings
 from fivestar.ingest.read import read_workbook
 from fivestar.logmask import mask_record
-from fivestar.validate.messages import issue_message
+from fivestar.validate.cell_wording import issue_message
 
 FORMS = {
     "half": "410621197005051118",

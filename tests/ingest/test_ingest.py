@@ -26,7 +26,7 @@ from fivestar import cells
 from fivestar.config import Limits, Rulebook
 from fivestar.ingest.read import ParsedWorkbook, read_workbook
 from fivestar.ingest.xlsx_meta import XlsxParts, check_container, is_percent_format
-from fivestar.validate.messages import issue_message
+from fivestar.validate.cell_wording import issue_message
 
 COUNTY = "410522"
 PERIOD = "2026-11"

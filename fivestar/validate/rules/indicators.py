@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from fivestar.validate.catalogue import text as rule_text
+from fivestar.validate.cell_wording import fmt_number
 from fivestar.validate.inputs import Prior, Submission
-from fivestar.validate.messages import fmt_number
 from fivestar.validate.rules.context import RuleContext, record
 
 

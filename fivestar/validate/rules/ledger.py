@@ -10,8 +10,8 @@ import pandas as pd
 from fivestar import tally
 from fivestar.config import TYPE_COLUMN
 from fivestar.validate.catalogue import text as rule_text
+from fivestar.validate.cell_wording import fmt_number
 from fivestar.validate.inputs import Prior, Submission
-from fivestar.validate.messages import fmt_number
 from fivestar.validate.rules.context import CODE12, RuleContext, record
 
 _SUBJECT_TYPES = ("支部", "党员", "户")

@@ -22,9 +22,9 @@ from fivestar.config import Registry, Rulebook, load_validation_thresholds
 from fivestar.findings import ERROR, WARNING, finding, make_findings
 from fivestar.ingest.read import ParsedWorkbook
 from fivestar.validate import rules
+from fivestar.validate.cell_wording import issue_message, warn_message
 from fivestar.validate.gx_runner import run_suites
 from fivestar.validate.inputs import Prior, Submission
-from fivestar.validate.messages import issue_message, warn_message
 from fivestar.validate.suites import TYPE_TEXT, UNIQUE_SUFFIX, load_suite_dicts
 
 
