@@ -1,4 +1,5 @@
-"""The `fivestar` command line (interfaces.md): run, sample, template, report, serve.
+"""The `fivestar` command line (interfaces.md): run, sample, template, report, serve,
+and for the operator status, runs and roles.
 
 In: command-line options and FIVESTAR_* settings. Out: the pipeline's effects and
 a summary printed with rich. Heavy imports (Prefect, GX) happen inside commands
@@ -20,11 +21,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from typer.exceptions import TyperException
 
 import flows  # noqa: F401  (sets Prefect environment defaults before Prefect is imported)
-from fivestar.status import SubmissionStatus
 
 if TYPE_CHECKING:
     from fivestar.settings import Settings
@@ -33,23 +32,27 @@ app = typer.Typer(
     help="Five-Star Party Branch (五星支部) data pipeline.", no_args_is_help=True, add_completion=False
 )
 console = Console(width=None if sys.stdout.isatty() else 130)  # pipes and CI logs get full rows
-STATUS_STYLE = {
-    SubmissionStatus.ACCEPTED: "green",
-    SubmissionStatus.ACCEPTED_WITH_WARNINGS: "yellow",
-    SubmissionStatus.REJECTED: "red",
-    SubmissionStatus.SUPERSEDED: "dim",
-    SubmissionStatus.FAILED: "bold red",
-}
 
 
 # Exit codes (README "Exit codes"): one place, so every command fails the same way.
 EXIT_FAILED = 1  # the command itself failed (details in the log file)
 EXIT_USAGE = 2  # a wrong option, setting, folder or config file
 EXIT_WAREHOUSE = 3  # the warehouse could not be reached
+EXIT_COUNTY_FAILED = 4  # the run finished, but some county's file could not be processed
 log = logging.getLogger("fivestar.cli")
 
 
+# Loggers whose INFO lines are noise on an operator's console (-v): each HTTP request of
+# Prefect's client and the alert webhooks (the alert stage logs one summary line instead).
+QUIET_LOGGERS = ("httpx", "httpcore")
+
+
 def _logging(verbose: bool) -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Progress goes to the spinner; with -v it is logged too.
+    logging.getLogger("fivestar.progress").propagate = verbose
+    logging.getLogger("fivestar.progress").setLevel(logging.INFO)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -164,56 +167,49 @@ def run(
     settings = load_settings()
     preflight(settings, params)  # fail fast, before Prefect starts its temporary server
     _warn_default_id_hash_key(settings)
-    with console.status("running the pipeline ..."):
+    from fivestar.console_tables import SpinnerProgress
+
+    with console.status("running the pipeline ...") as spinner:
         from flows.nightly import fivestar_run
 
-        result = fivestar_run(**params.as_dict())
+        progress = logging.getLogger("fivestar.progress")
+        shown = SpinnerProgress(spinner)
+        progress.addHandler(shown)
+        try:
+            result = run_result(fivestar_run(**params.as_dict(), return_state=True))
+        finally:
+            progress.removeHandler(shown)
     print_summary(result)
+    if any(r["status"] == "failed" for r in result.get("summary", [])):
+        raise typer.Exit(EXIT_COUNTY_FAILED)
+
+
+def run_result(outcome: Any) -> dict[str, Any]:
+    """The flow's result dict from its final state; a run that raised raises here again (so
+    the failure gets its exit code), a run that failed only some counties does not."""
+    if isinstance(outcome, dict):
+        return outcome
+    data = outcome.result(raise_on_failure=False)
+    if isinstance(data, BaseException):
+        raise data
+    return data
 
 
 def print_summary(result: dict) -> None:
+    from fivestar.console_tables import summary_table
+
     rows = result.get("summary", [])
-    table = Table(title=f"fivestar run {result.get('run_id', '')}", show_lines=False)
-    for col in (
-        "county",
-        "period",
-        "ver",
-        "status",
-        "errors",
-        "warnings",
-        "5★",
-        "4★",
-        "3★",
-        "2★",
-        "1★",
-        "0★",
-    ):
-        table.add_column(col, justify="right" if col not in ("county", "period", "status") else "left")
-    for r in rows:
-        style = STATUS_STYLE.get(r["status"], "")
-
-        def n(v: object) -> str:
-            return "" if v is None or v != v else str(int(v))  # NaN-safe
-
-        table.add_row(
-            r["county_code"],
-            r["period"],
-            str(r["version"]),
-            f"[{style}]{r['status']}[/]",
-            n(r["errors"]),
-            n(r["warnings"]),
-            *(n(r.get(k)) for k in ("5★", "4★", "3★", "2★", "1★", "0★")),
-        )
     if rows:
-        console.print(table)
+        console.print(summary_table(result))
     else:
         console.print("Nothing new to process.")
     for name in result.get("unrecognised", []):
-        console.print(f"[yellow]unrecognised file (not a submission):[/] {name}")
+        console.print(f"[yellow]unrecognised file (not a submission):[/] {escape(name)}", soft_wrap=True)
     failed = [r for r in rows if r["status"] == "failed"]
     for r in failed:
         console.print(
-            f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] {r.get('error', '')}"
+            f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] {escape(str(r.get('error', '')))}",
+            soft_wrap=True,
         )
     if rows:
         # isinstance: a failed county's row has no feedback (NaN in the summary frame).
@@ -221,7 +217,14 @@ def print_summary(result: dict) -> None:
             {str(Path(r["feedback"]).parent) for r in rows if isinstance(r.get("feedback"), str)}
         )
         for d in feedback_dirs:
-            console.print(f"feedback workbooks and validation pages: {d}")
+            console.print(f"feedback workbooks and validation pages: {d}", soft_wrap=True)
+    alerts = result.get("alerts") or {}
+    if alerts.get("failed") or alerts.get("given_up") or alerts.get("deferred"):
+        console.print(
+            f"[yellow]alerts:[/] {alerts.get('sent', 0)} sent, {alerts.get('failed', 0)} failed, "
+            f"{alerts.get('deferred', 0)} put off to the next run, {alerts.get('given_up', 0)} given up",
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -293,6 +296,99 @@ def report(
         raise typer.Exit(2) from exc
     for p in paths:
         console.print(str(p))
+
+
+def _warehouse() -> Any:
+    """An engine on the configured warehouse, reachable (exit 3 otherwise); nothing created."""
+    from fivestar.settings import load_settings
+    from fivestar.warehouse.engine import check_reachable, make_engine
+
+    engine = make_engine(load_settings().warehouse_url)
+    check_reachable(engine)
+    return engine
+
+
+@app.command()
+@clean_failures
+def status(
+    period: Annotated[
+        str | None, typer.Option(help="Month YYYY-MM (default: the latest with a file).")
+    ] = None,
+) -> None:
+    """Per county: the latest version of the month, its status, findings, alerts, lateness."""
+    import datetime as dt
+
+    from fivestar.config import load_registry
+    from fivestar.console_tables import status_table
+    from fivestar.overview import county_status, has_tables, latest_period
+    from fivestar.run_params import parse_run_params
+    from fivestar.settings import load_settings
+
+    if period is not None:
+        period = parse_run_params(period, None, False).period  # a clear usage error for "2026-13"
+    registry = load_registry(load_settings().config_dir)
+    engine = _warehouse()
+    try:
+        period = period or (latest_period(engine) if has_tables(engine, "submission") else None)
+        if period is None or not has_tables(engine, "submission", "alert_delivery"):
+            console.print("No submission recorded yet (run `fivestar run` first).")
+            return
+        names = {str(c): registry.county_name(str(c)) or "" for c in registry.county_codes}
+        rows = county_status(engine, names, period, dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
+    console.print(status_table(period, rows))
+    console.print(
+        "late: the first accepted file arrived after, or none by, the default deadline "
+        "(day 5 of the next month, 23:59:59 Asia/Shanghai)",
+        style="dim",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+@clean_failures
+def runs(last: Annotated[int, typer.Option(help="How many runs, newest first.", min=1)] = 10) -> None:
+    """The run history (the warehouse's `run` table)."""
+    from fivestar.console_tables import runs_table
+    from fivestar.overview import has_tables, run_history
+
+    engine = _warehouse()
+    try:
+        records = run_history(engine, last) if has_tables(engine, "run") else []
+    finally:
+        engine.dispose()
+    console.print(runs_table(records) if records else "No run recorded yet.")
+
+
+@app.command()
+@clean_failures
+def roles(
+    prefix: Annotated[
+        str, typer.Option(envvar="FIVESTAR_ROLE_PREFIX", help="Role name prefix.")
+    ] = "fivestar",
+) -> None:
+    """Create or update the PostgreSQL loader, read-only reporting and county login roles."""
+    import os
+
+    from fivestar.config import ConfigError
+    from fivestar.warehouse.engine import check_reachable, make_engine
+    from fivestar.warehouse.roles import RolesError, apply_roles, passwords_from_env
+
+    url = os.environ.get("FIVESTAR_ADMIN_URL") or os.environ.get("FIVESTAR_WAREHOUSE_URL")
+    if not url:
+        raise ConfigError("set FIVESTAR_ADMIN_URL (or FIVESTAR_WAREHOUSE_URL) to a superuser PostgreSQL URL")
+    engine = make_engine(url)
+    try:
+        check_reachable(engine)
+        made = apply_roles(engine, prefix=prefix, **passwords_from_env())
+    except RolesError as exc:
+        raise ConfigError(str(exc)) from exc
+    finally:
+        engine.dispose()
+    console.print(f"loader: {made.loader}  reporting: {made.reporting}  schema: {made.schema}")
+    for code, login in made.county_logins.items():
+        console.print(f"county {code}: {login} (views in schema {made.county_schema})")
 
 
 @app.command()
