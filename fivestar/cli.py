@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
+import os
 import sys
 import tempfile
 import traceback
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Five-Star Party Branch (五星支部) data pipeline.", no_args_is_help=True, add_completion=False
 )
-console = Console(width=None if sys.stdout.isatty() else 130)  # pipes and CI logs get full rows
+# A terminal (or COLUMNS) sets the width; pipes and CI logs get full rows.
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 130)
 
 
 # Exit codes (README "Exit codes"): one place, so every command fails the same way.
