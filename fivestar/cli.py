@@ -170,7 +170,10 @@ def run(
     preflight(settings, params)  # fail fast, before Prefect starts its temporary server
     _warn_default_id_hash_key(settings)
     from fivestar.console_tables import SpinnerProgress
+    from fivestar.lifetime import start_watchdog
 
+    # Before Prefect starts its temporary server: a `kill -9` of this run must not leave it behind.
+    start_watchdog()
     with console.status("running the pipeline ...") as spinner:
         from flows.nightly import fivestar_run
 
@@ -410,8 +413,10 @@ def serve(
     if refusal:
         raise ConfigError(refusal)
     _warn_default_id_hash_key(settings)
+    from fivestar.lifetime import start_watchdog
     from flows.serve import serve_nightly
 
+    start_watchdog()  # what a killed `serve` started (Prefect's server, flow runs) ends with it
     serve_nightly(cron=cron, name=name)
 
 

@@ -253,6 +253,29 @@ class Limits:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ValidationThresholds:
+    """Data-quality warning thresholds (config/validation.yaml; these defaults without it)."""
+
+    rate_jump_points: float = 30.0  # a rate moving more than this from last month
+    satisfaction_indicator: str = "satisfaction_rate"
+    satisfaction_min_branches: int = 10  # the all-100 check needs at least this many branches
+    satisfaction_max_share_100: float = 0.9  # warn when MORE than this share report exactly 100
+
+
+def load_validation_thresholds(config_dir: str | Path) -> ValidationThresholds:
+    p = config_folder(config_dir) / "validation.yaml"
+    raw = (_read_yaml(p) or {}) if p.exists() else {}
+    fields = ValidationThresholds.__dataclass_fields__
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(f"{p}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(fields)})")
+    try:
+        return ValidationThresholds(**{k: type(getattr(ValidationThresholds, k))(v) for k, v in raw.items()})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{p}: {exc}") from exc
+
+
 def rulebook_hash(config_dir: Path) -> str:
     h = hashlib.sha256()
     for name in RULEBOOK_FILES:

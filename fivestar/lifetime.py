@@ -26,6 +26,7 @@ import time
 
 POLL_S = 0.5  # how often a child looks at its parent / the watchdog at the run's tree
 GRACE_S = 3.0  # from SIGTERM to SIGKILL for what the run left behind
+_WATCHDOGS: list[subprocess.Popen[bytes]] = []  # kept: the watchdog outlives this process on purpose
 
 
 def exit_with_parent(parent_pid: int, poll_s: float = POLL_S) -> None:
@@ -48,12 +49,14 @@ def start_watchdog(pid: int | None = None) -> subprocess.Popen[bytes] | None:
     except ImportError:  # pragma: no cover - psutil is a dependency
         return None
     # Its own session: a Ctrl-C at the terminal is for the run, not for its watchdog.
-    return subprocess.Popen(
+    dog = subprocess.Popen(
         [sys.executable, "-m", "fivestar.lifetime", str(pid or os.getpid())],
         stdin=subprocess.DEVNULL,
         start_new_session=True,
         close_fds=True,
     )
+    _WATCHDOGS.append(dog)
+    return dog
 
 
 def watch(pid: int, poll_s: float = POLL_S, grace_s: float = GRACE_S) -> None:

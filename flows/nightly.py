@@ -29,18 +29,21 @@ from flows.artifacts import final_state, publish_artifacts, task_run_name
 
 T = TypeVar("T")
 RETRIES = {"derive": 2}  # derivation is idempotent: a lost connection is retried whole
+RETRY_DELAY_S = 2
 
 
 @functools.cache
-def _task(name: str, fn: Callable[..., Any]) -> Any:
-    return task(fn, name=name, cache_policy=NO_CACHE, retries=RETRIES.get(name, 0), retry_delay_seconds=2)
+def stage_task(name: str, fn: Callable[..., Any]) -> Any:
+    """The Prefect task of a stage (made once per stage and function)."""
+    retries = RETRIES.get(name, 0)
+    return task(fn, name=name, cache_policy=NO_CACHE, retries=retries, retry_delay_seconds=RETRY_DELAY_S)
 
 
 def prefect_stage(name: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """A pipeline stage as a task run of the current flow run (a plain call outside one)."""
     if FlowRunContext.get() is None:
         return fn(*args, **kwargs)
-    return _task(name, fn).with_options(task_run_name=task_run_name(name, args))(*args, **kwargs)
+    return stage_task(name, fn).with_options(task_run_name=task_run_name(name, args))(*args, **kwargs)
 
 
 @flow(name="fivestar-run", log_prints=False, validate_parameters=True)

@@ -370,15 +370,15 @@ def test_a_warehouse_lost_for_good_fails_the_run_and_the_next_run_completes_it(
 
     # Keep the doomed retries short (their backoff is proven by the test above).
     monkeypatch.setattr(retry, "BASE_DELAY_S", 0.1)
-    monkeypatch.setattr(
-        flows.nightly, "derive_task", flows.nightly.derive_task.with_options(retry_delay_seconds=0)
-    )
+    monkeypatch.setattr(flows.nightly, "RETRY_DELAY_S", 0)
+    flows.nightly.stage_task.cache_clear()
     _cut_during_load(monkeypatch, proxy, B, back_after_s=None, back_on=None)
     with pytest.raises(DBAPIError):
         run_flow()
     assert p.statuses(direct) == {A: "accepted"}  # B and C: nothing half-loaded
     proxy.start()
     monkeypatch.undo()
+    flows.nightly.stage_task.cache_clear()
     for k, v in p.settings().items():
         monkeypatch.setenv(k, v)
     again = run_flow()

@@ -750,7 +750,7 @@ def test_rulebook_change_rerates_without_reading_files(loaded: Province) -> None
 def test_versions_loaded_by_a_crashed_run_are_still_alerted(
     new_province: Callable[[str], Province], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.nightly
+    import fivestar.pipeline.run
 
     p = new_province(f"sqlite:///{tmp_path / 'wh' / 'warehouse.db'}")
     # A contact per county whose webhook fails its precheck: one alert record, no network.
@@ -764,7 +764,7 @@ def test_versions_loaded_by_a_crashed_run_are_still_alerted(
         raise KeyboardInterrupt("simulated crash after the loads, before alerts")
 
     with monkeypatch.context() as mp:
-        mp.setattr(flows.nightly, "derive_task", crash)
+        mp.setattr(fivestar.pipeline.run, "derive_all", crash)
         with pytest.raises(KeyboardInterrupt):
             p.run(period=P1)
     assert len(submissions(p.url)) == 3

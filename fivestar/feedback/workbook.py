@@ -65,12 +65,19 @@ BOLD = Font(bold=True)
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 _FORMULA_LEAD = ("=", "+", "-", "@")
+# What the openpyxl fallback may load, uncompressed: it holds every cell as a Python object,
+# ≈ 10-15 times the XML (a 14 MB workbook of 100 MB XML took 1.1 GB and 40 s); the fast
+# XML patch path has no such cost and keeps the file-size limits.
+DEFAULT_FALLBACK_MAX_BYTES = 20 * 1024 * 1024
 
 REASON_UNREADABLE = (
     "所交文件无法作为 Excel 工作簿（.xlsx）打开（可能已损坏、加密，或并非 .xlsx 格式），"
     "因此未能在原表上逐格标注。请用 Excel 或 WPS 另存为 .xlsx 后，按下表修改并重新上报。"
 )
 REASON_TOO_BIG = "所交文件超过大小限制，未在原表上逐格标注。请按下表修改后重新上报。"
+REASON_FALLBACK_TOO_BIG = (
+    "所交文件内容较多，无法在原表副本上逐格标注，本文件只列出审核结果。请按下表在原填报文件中修改后重新上报。"
+)
 REASON_FAILED = "在原表副本上标注时出错，本文件只列出审核结果。请按下表修改。"
 REASON_NO_COPY = "本文件只列出审核结果，未附原表副本。请按下表在原填报文件中修改。"
 NOTE_COPY = (
@@ -103,11 +110,14 @@ def write_feedback_workbook(
     copy_original: bool = True,
     max_uncompressed_bytes: int = 100 * 1024 * 1024,
     max_compression_ratio: float = 100.0,
+    max_fallback_bytes: int = DEFAULT_FALLBACK_MAX_BYTES,
 ) -> Path:
     """Write the submitter's feedback workbook to `out` and return `out`.
 
     Never raises for a bad original: it falls back to a summary-only workbook.
-    Only an unwritable `out` (disk, permissions) raises.
+    Only an unwritable `out` (disk, permissions) raises. The openpyxl copy (for
+    originals the XML patch cannot take) loads at most `max_fallback_bytes` of
+    uncompressed parts; a larger original gets the summary-only workbook, saying why.
     """
     original, out = Path(original), Path(out)
     if out.resolve() == original.resolve():
@@ -129,7 +139,19 @@ def write_feedback_workbook(
             log.exception("patching %s failed; copying through openpyxl", original)
     if copy_original:
         t0 = time.perf_counter()
-        wb, reason = _open_original(original, max_uncompressed_bytes, max_compression_ratio)
+        limit = min(max_uncompressed_bytes, max_fallback_bytes)
+        wb, reason = _open_original(original, limit, max_compression_ratio)
+        if reason == REASON_TOO_BIG and _within_limits(
+            original, max_uncompressed_bytes, max_compression_ratio
+        ):
+            reason = REASON_FALLBACK_TOO_BIG
+            log.warning(
+                "feedback %s: the original needs the openpyxl copy, which would load %.1f MB uncompressed, "
+                "over its %.1f MB bound; writing summary-only feedback",
+                out.name,
+                _uncompressed(original) / 1048576,
+                max_fallback_bytes / 1048576,
+            )
         t_load = time.perf_counter() - t0
         if wb is not None:
             try:
@@ -178,6 +200,11 @@ def _too_big(path: Path, max_bytes: int, max_ratio: float) -> bool:
     total = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos)
     return total > max_bytes or total / max(packed, 1) > max_ratio
+
+
+def _uncompressed(path: Path) -> int:
+    with zipfile.ZipFile(path) as zf:
+        return sum(i.file_size for i in zf.infolist())
 
 
 def _within_limits(path: Path, max_bytes: int, max_ratio: float) -> bool:

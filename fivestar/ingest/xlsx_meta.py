@@ -1,12 +1,11 @@
 """What a fast cell reader cannot tell: container checks, percent formats, formulas.
 
 In: the path of a received file. Out: a whole-file problem code (checked from the
-zip directory before anything is inflated; then the used range of every worksheet,
-scanned as a stream, because the fast reader allocates a dense grid of that range:
-one cell at XFD1048576 in a 9 KB file would ask for 512 GB and abort the process),
-the sheet → XML part map, the cells
-that are percent-formatted, formula cells without a cached value, and cells holding
-an Excel error value (#DIV/0!, which the fast reader returns as an empty cell).
+zip directory before anything is inflated; then the used range of every part the fast
+reader may open as a sheet (fivestar.ingest.sheet_guard), because it allocates a dense
+grid of that range: one cell at XFD1048576 in a 9 KB file would ask for 512 GB and
+abort the process), the sheet → XML part map, the cells that are percent-formatted,
+formula cells without a cached value, and cells holding an Excel error value (#DIV/0!, which the fast reader returns as an empty cell).
 Regexes over the raw sheet XML keep this cheap; it only runs where needed.
 """
 
@@ -19,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree as ET
 
 from fivestar.config import Limits
+from fivestar.ingest import sheet_guard
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _NS = {
@@ -32,14 +32,6 @@ _ATTR_R = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _ATTR_S = re.compile(rb'\bs="(\d+)"')
 _ATTR_T_ERROR = re.compile(rb'\bt="e"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
-# The used-range scan of check_container. Literal-prefix patterns keep it near memchr
-# speed; references with a 6-7 digit row or a 2-3 letter column are rare in real files.
-_BIG_ROW = re.compile(rb' r="[A-Z]{0,3}([0-9]{6,7})"')  # cells or rows at row >= 100,000
-_ANY_REF = re.compile(rb' r="([A-Z]{0,3})([0-9]{1,7})"')  # every cell and row reference
-_WIDE_COL = re.compile(rb' r="([A-Z]{2,3})[0-9]')  # columns beyond Z
-_SCAN_CHUNK = 4 << 20
-_CELL_WITHOUT_LEADING_REF = re.compile(rb'<c (?!r=")')
-_PREFIXED_CELL = re.compile(rb":c[ >]")
 # The reader holds the used range as a dense grid of ≈ 40-byte cells: 10M cells ≈ 400 MB.
 DEFAULT_MAX_CELLS_PER_SHEET = 10_000_000
 # Quoted text ("%") and escaped characters (\%) in a number format are literals, not percent.
@@ -91,75 +83,23 @@ def check_container(path: Path, limits: Limits) -> FileProblem | None:
     max_cells = int(limits.extra.get("max_cells_per_sheet", DEFAULT_MAX_CELLS_PER_SHEET))
     try:
         with zipfile.ZipFile(path) as zf:
-            for info in infos:
-                name = info.filename
-                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                    rows, cols = used_extent(zf, name)
-                    if rows * cols > max_cells:
-                        rows, cols = used_extent(zf, name, exact=True)
-                    if rows * cols > max_cells:
-                        return FileProblem(
-                            "too_large",
-                            f"{name}: used range {cols} columns x {rows} rows over {max_cells} cells",
-                        )
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+            # The reader reserves memory for the declared number of shared strings up front.
+            declared, size = sheet_guard.shared_string_count(zf)
+            if declared > max(size // 4, 1000):
+                return FileProblem("truncated", f"shared strings declare {declared} in {size} bytes")
+            # Every part the reader may open as a sheet, whatever its name (xl/cover.xml).
+            for info in sheet_guard.sheet_parts(zf):
+                rows, cols = sheet_guard.used_extent(zf, info)
+                if rows * cols > max_cells:
+                    rows, cols = sheet_guard.used_extent(zf, info, exact=True)
+                if rows * cols > max_cells:
+                    return FileProblem(
+                        "too_large",
+                        f"{info.filename}: used range {cols} columns x {rows} rows over {max_cells} cells",
+                    )
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
         return FileProblem("truncated", str(exc))
     return None
-
-
-def column_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
-
-
-def used_extent(zf: zipfile.ZipFile, part: str, *, exact: bool = False) -> tuple[int, int]:
-    """An upper bound of (last row, last column) a reader would span for a sheet part.
-
-    Streamed in chunks. Cheap by default: rows below 100,000 count as 99,999 and
-    columns up to Z as 26; `exact=True` reads every reference (check_container does
-    so only when the cheap bound is over the limit). Cells written without a
-    reference (legal: placed one after another) count as if they were all in one row,
-    so hiding a far cell that way cannot slip through.
-    """
-    max_row = max_col = 0
-    cells = refs = rows = 0
-    seen = False
-    tail = b""
-    with zf.open(part) as fh:
-        while True:
-            block = fh.read(_SCAN_CHUNK)
-            if not block:
-                break
-            data = tail + block  # a reference cut by the chunk border is seen whole here
-            if exact:
-                found = _ANY_REF.findall(data)
-                cols = {c for c, _ in found if c}
-                found = [r for _, r in found]
-            else:
-                found = _BIG_ROW.findall(data)
-                cols = set(_WIDE_COL.findall(data))
-            if found:
-                max_row = max(max_row, max(map(int, found)))
-            if cols:
-                max_col = max(max_col, max(column_number(c) for c in cols))
-            if _CELL_WITHOUT_LEADING_REF.search(block) or b"<c>" in block or _PREFIXED_CELL.search(block):
-                cells += block.count(b"<c ") + block.count(b"<c>") + block.count(b":c ") + block.count(b":c>")
-                refs += block.count(b' r="')
-                rows += block.count(b"<row ") + block.count(b":row ")
-            elif b'<c r="' in block or b"<row" in block:  # stops at the first one
-                # Every cell of the block opens with its reference (as writers do): as many
-                # references as cells, so three scans replace the seven counts.
-                seen = True
-            tail = block[-24:]
-    if cells or rows or seen:
-        max_row = max(max_row, 1 if exact else 99_999)
-        max_col = max(max_col, 1 if exact else 26)
-    chunks = 1 + zf.getinfo(part).file_size // _SCAN_CHUNK
-    if cells > refs - rows + 2 * chunks:  # some cells carry no reference
-        max_col = max(max_col, cells)
-    return max_row, max_col
 
 
 class XlsxParts:

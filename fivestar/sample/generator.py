@@ -21,9 +21,9 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from fivestar.config import Rulebook, load_rulebook
+from fivestar.config import Rulebook, load_rulebook, load_validation_thresholds
 from fivestar.sample.build import FileBuild, Pending, build_file, county_style, finalize_sheets
-from fivestar.sample.inject import FilePlan, MonthContext, inject, load_thresholds, plan_files
+from fivestar.sample.inject import FilePlan, MonthContext, inject, plan_files
 from fivestar.sample.manifest import FileEntry, Issue, Manifest
 from fivestar.sample.province import County, build_province, write_registry, write_submitters
 from fivestar.sample.sheets import Row, Sheet, Styled, write_xlsx
@@ -174,7 +174,7 @@ def _county_files(
     items = item_defs(rb)
     state = LedgerState()
     registry_codes = frozenset(b.code for b in county.branches)
-    thresholds = load_thresholds(rb.directory)
+    thresholds = load_validation_thresholds(rb.directory)
     history: list[tuple[str, str, dict]] = []  # period, expected status, meaning
     out = []
     for mi, period in enumerate(periods):

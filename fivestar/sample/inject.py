@@ -23,11 +23,9 @@ import datetime as dt
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from fivestar.config import ValidationThresholds
 from fivestar.sample import names
 from fivestar.sample.build import FileBuild, Pending, ledger_row, number, veto_row
 from fivestar.sample.province import Branch
@@ -39,31 +37,12 @@ WARNING_SHARE = 0.25
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """The data-quality warning thresholds (config/validation.yaml, when present)."""
-
-    rate_jump_points: float = 30.0
-    satisfaction_indicator: str | None = None  # None: the rate whose header names 满意度
-    satisfaction_min_branches: int = 10
-
-
-def load_thresholds(config_dir: Path) -> Thresholds:
-    p = Path(config_dir) / "validation.yaml"
-    raw = (yaml.safe_load(p.read_text(encoding="utf-8")) or {}) if p.exists() else {}
-    return Thresholds(
-        rate_jump_points=float(raw.get("rate_jump_points", 30)),
-        satisfaction_indicator=raw.get("satisfaction_indicator"),
-        satisfaction_min_branches=int(raw.get("satisfaction_min_branches", 10)),
-    )
-
-
-@dataclass(frozen=True)
 class MonthContext:
     is_last: bool  # the county's last generated month: nothing later compares with it
     prev_period: str | None  # the validator's previous accepted month, if any
     prev_meaning: dict[tuple[str, str], Any] | None
     registry_codes: frozenset[str]
-    thresholds: Thresholds = Thresholds()
+    thresholds: ValidationThresholds = ValidationThresholds()
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,16 @@ explanations from the 情况说明 sheet applied.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from fivestar import cells
-from fivestar.config import Registry, Rulebook
+from fivestar.config import Registry, Rulebook, load_validation_thresholds
 from fivestar.findings import ERROR, WARNING, finding, make_findings
 from fivestar.ingest.read import ParsedWorkbook
 from fivestar.validate import rules
@@ -26,19 +26,6 @@ from fivestar.validate.gx_runner import run_suites
 from fivestar.validate.inputs import Prior, Submission
 from fivestar.validate.messages import issue_message, warn_message
 from fivestar.validate.suites import TYPE_TEXT, UNIQUE_SUFFIX, load_suite_dicts
-
-
-def load_validation_settings(config_dir: Path) -> dict[str, Any]:
-    p = config_dir / "validation.yaml"
-    defaults = {
-        "rate_jump_points": 30,
-        "satisfaction_indicator": "satisfaction_rate",
-        "satisfaction_min_branches": 10,
-        "satisfaction_max_share_100": 0.9,
-    }
-    if p.exists():
-        defaults.update(yaml.safe_load(p.read_text(encoding="utf-8")) or {})
-    return defaults
 
 
 def validate_period(
@@ -58,7 +45,7 @@ def validate_period(
     period = subs[0].period
     suites = suites or load_suite_dicts()
     custom_settings = settings
-    settings = settings or load_validation_settings(rb.directory)
+    settings = settings or _settings_of(rb.directory)
     start, end = cells.month_bounds(period)
     batches, index = _batches(subs, rb, _unique_checked(suites))
     failures = run_suites(
@@ -90,7 +77,7 @@ def validate_period(
 
 @functools.cache
 def _settings_of(directory: Path) -> dict[str, Any]:
-    return load_validation_settings(directory)
+    return dataclasses.asdict(load_validation_thresholds(directory))
 
 
 def rules_after_read(
