@@ -201,35 +201,9 @@ def run_result(outcome: Any) -> dict[str, Any]:
 
 
 def print_summary(result: dict) -> None:
-    from fivestar.console_tables import summary_table
+    from fivestar.console_tables import print_summary as show
 
-    rows = result.get("summary", [])
-    if rows:
-        console.print(summary_table(result))
-    else:
-        console.print("Nothing new to process.")
-    for name in result.get("unrecognised", []):
-        console.print(f"[yellow]unrecognised file (not a submission):[/] {escape(name)}", soft_wrap=True)
-    failed = [r for r in rows if r["status"] == "failed"]
-    for r in failed:
-        console.print(
-            f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] {escape(str(r.get('error', '')))}",
-            soft_wrap=True,
-        )
-    if rows:
-        # isinstance: a failed county's row has no feedback (NaN in the summary frame).
-        feedback_dirs = sorted(
-            {str(Path(r["feedback"]).parent) for r in rows if isinstance(r.get("feedback"), str)}
-        )
-        for d in feedback_dirs:
-            console.print(f"feedback workbooks and validation pages: {d}", soft_wrap=True)
-    alerts = result.get("alerts") or {}
-    if alerts.get("failed") or alerts.get("given_up") or alerts.get("deferred"):
-        console.print(
-            f"[yellow]alerts:[/] {alerts.get('sent', 0)} sent, {alerts.get('failed', 0)} failed, "
-            f"{alerts.get('deferred', 0)} put off to the next run, {alerts.get('given_up', 0)} given up",
-            soft_wrap=True,
-        )
+    show(console, result)
 
 
 @app.command()
@@ -374,8 +348,6 @@ def roles(
     ] = "fivestar",
 ) -> None:
     """Create or update the PostgreSQL loader, read-only reporting and county login roles."""
-    import os
-
     from fivestar.config import ConfigError
     from fivestar.warehouse.engine import check_reachable, make_engine
     from fivestar.warehouse.roles import RolesError, apply_roles, passwords_from_env

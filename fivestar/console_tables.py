@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
@@ -136,6 +139,37 @@ def runs_table(records: list[RunRecord]) -> Table:
             (params + " " if params else "") + r.run_id + (f"\n{r.error}" if r.error else ""),
         )
     return table
+
+
+def print_summary(console: Console, result: dict[str, Any]) -> None:
+    """The run's table, then failed counties, unrecognised files, feedback folders, alerts."""
+    rows = result.get("summary", [])
+    if rows:
+        console.print(summary_table(result))
+    else:
+        console.print("Nothing new to process.")
+    for name in result.get("unrecognised", []):
+        console.print(f"[yellow]unrecognised file (not a submission):[/] {escape(name)}", soft_wrap=True)
+    failed = [r for r in rows if r["status"] == "failed"]
+    for r in failed:
+        console.print(
+            f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] {escape(str(r.get('error', '')))}",
+            soft_wrap=True,
+        )
+    if rows:
+        # isinstance: a failed county's row has no feedback (NaN in the summary frame).
+        feedback_dirs = sorted(
+            {str(Path(r["feedback"]).parent) for r in rows if isinstance(r.get("feedback"), str)}
+        )
+        for d in feedback_dirs:
+            console.print(f"feedback workbooks and validation pages: {d}", soft_wrap=True)
+    alerts = result.get("alerts") or {}
+    if alerts.get("failed") or alerts.get("given_up") or alerts.get("deferred"):
+        console.print(
+            f"[yellow]alerts:[/] {alerts.get('sent', 0)} sent, {alerts.get('failed', 0)} failed, "
+            f"{alerts.get('deferred', 0)} put off to the next run, {alerts.get('given_up', 0)} given up",
+            soft_wrap=True,
+        )
 
 
 class SpinnerProgress(logging.Handler):
