@@ -370,6 +370,33 @@ def roles(
 
 @app.command()
 @clean_failures
+def rekey() -> None:
+    """Re-hash every stored resident-ID pseudonym from FIVESTAR_ID_HASH_KEY to FIVESTAR_NEW_ID_HASH_KEY."""
+    from fivestar.config import ConfigError, load_limits, load_rulebook
+    from fivestar.rekey import RekeyError
+    from fivestar.rekey import rekey as rehash
+    from fivestar.settings import load_settings
+
+    settings = load_settings()
+    new_key = os.environ.get("FIVESTAR_NEW_ID_HASH_KEY", "")
+    engine = _warehouse()
+    try:
+        cfg = settings.config_dir
+        done = rehash(engine, load_rulebook(cfg), load_limits(cfg), settings.id_hash_key, new_key)
+    except RekeyError as exc:
+        raise ConfigError(str(exc)) from exc
+    finally:
+        engine.dispose()
+    console.print(
+        f"re-keyed {done.pseudonyms} pseudonyms ({done.cells} stored values) from {done.versions} "
+        "archived workbooks. Now set FIVESTAR_ID_HASH_KEY to the new key everywhere (workers "
+        "included) before the next run, and unset FIVESTAR_NEW_ID_HASH_KEY.",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+@clean_failures
 def serve(
     cron: Annotated[
         str | None, typer.Option(help="Cron (Asia/Shanghai); default FIVESTAR_SCHEDULE_CRON, else 0 2 * * *.")

@@ -14,7 +14,8 @@ Out: checks that
   lines and "rulebook changed" on a fresh warehouse off the console;
 - `fivestar status` and `fivestar runs` show the night; lateness follows the default deadline;
 - a `pg_dump -Fc` of a loaded warehouse restores into a new database with the same
-  `rpt_*` rows; `fivestar roles` creates the roles; `python3 dev.py prefect` reaches the
+  `rpt_*` rows; `fivestar rekey` gives the rows a load with the new key gives, and refuses
+  (changing nothing) with a key the warehouse was not loaded with; `fivestar roles` creates the roles; `python3 dev.py prefect` reaches the
   venv's Prefect; every command is in README's command table.
 """
 
@@ -412,8 +413,87 @@ def test_every_command_is_in_the_readme_command_table() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("## Command line", 1)[1].split("\n\n", 2)[1]
     commands = [c.name or c.callback.__name__ for c in app.registered_commands]
-    assert {"status", "runs", "roles"} <= set(commands)
+    assert {"status", "runs", "roles", "rekey"} <= set(commands)
     missing = [c for c in commands if f"| `fivestar {c}" not in table]
     assert not missing, missing
     assert "`python3 dev.py prefect" in table
     assert os.path.exists(ROOT / "dev.py")
+
+
+# ----------------------------------------------------------------------------- rotating the ID hash key
+def _with_resident_ids(p: Province) -> None:
+    """County A's workbook again, with two households numbered by their heads' ID numbers."""
+    import random
+
+    import wbfactory as W
+    from fivestar.config import load_rulebook
+    from fivestar.sample.inject import resident_id
+
+    path = _file(p, A)
+    mtime = path.stat().st_mtime
+    brs = W.branches(A, 2, 1)
+    rng = random.Random(7)
+    day = dt.date(2026, 11, 3)
+    ledger = [[day, brs[0]["code"], "支部", "", "ZB01", 2, ""]]
+    ledger += [[day, brs[0]["code"], "户", resident_id(rng, A), "HH01", 2, ""] for _ in range(2)]
+    W.write_workbook(path, load_rulebook(p.root / "config"), A, COUNTIES[A], PERIOD, brs, ledger=ledger)
+    os.utime(path, (mtime, mtime))
+
+
+def _pseudonyms(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            ledger = conn.execute(
+                text("SELECT subject_id FROM ledger WHERE subject_id LIKE 'IDH-%'")
+            ).scalars()
+            return set(ledger)
+    finally:
+        engine.dispose()
+
+
+def test_rekey_rehashes_every_pseudonym_as_a_load_with_the_new_key_would(
+    make_province: Callable[..., Province],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    p = make_province(FIVESTAR_ID_HASH_KEY="old-key-0123456789abcdef")
+    _with_resident_ids(p)
+    run_flow()
+    old = _pseudonyms(p.url)
+    assert len(old) == 2
+
+    res = CliRunner().invoke(app, ["rekey"], env={"FIVESTAR_NEW_ID_HASH_KEY": "new-key-0123456789abcdef"})
+    assert res.exit_code == 0, res.output
+    assert "re-keyed 2 pseudonyms" in res.output
+
+    # The same files loaded afresh with the new key give the same report rows.
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("FIVESTAR_ID_HASH_KEY", "new-key-0123456789abcdef")
+    monkeypatch.setenv("FIVESTAR_WAREHOUSE_URL", fresh)
+    monkeypatch.setenv("FIVESTAR_PROCESSED_DIR", str(tmp_path / "fresh-processed"))
+    run_flow()
+    new = _pseudonyms(p.url)
+    assert new == _pseudonyms(fresh) and not new & old
+    drop = {"rpt_submission"}  # run ids and processing times differ between the two loads
+    rekeyed, loaded = _views(p.url), _views(fresh)
+    assert {v: rekeyed[v] for v in VIEWS if v not in drop} == {v: loaded[v] for v in VIEWS if v not in drop}
+    engine = create_engine(p.url)
+    try:  # no old pseudonym left anywhere
+        with engine.connect() as conn:
+            for table, col in [
+                ("ledger", "subject_id"),
+                ("points_tally", "subject_id"),
+                ("dq_issue", "value"),
+            ]:
+                found = conn.execute(text(f"SELECT {col} FROM {table} WHERE {col} LIKE 'IDH-%'")).scalars()
+                assert not set(found) & old
+    finally:
+        engine.dispose()
+
+    # With a key that is not the one the warehouse holds: refused, nothing changed.
+    monkeypatch.setenv("FIVESTAR_WAREHOUSE_URL", p.url)
+    monkeypatch.setenv("FIVESTAR_ID_HASH_KEY", "some-other-key-0123456789")
+    res = CliRunner().invoke(app, ["rekey"], env={"FIVESTAR_NEW_ID_HASH_KEY": "third-key-0123456789abcd"})
+    assert res.exit_code == 2 and "nothing was changed" in res.output, res.output
+    assert _pseudonyms(p.url) == new
