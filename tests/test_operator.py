@@ -187,6 +187,14 @@ def test_a_failed_county_fails_the_flow_run_with_counts_artifacts_and_named_task
     assert progress and progress[-1].files == 3 and progress[-1].read == 3 and progress[-1].loaded == 3
     assert any(pr.read == 3 and pr.loaded < 3 for pr in progress)  # read, then loaded
 
+    engine = create_engine(p.url)  # what `fivestar status` shows of this night
+    try:
+        night = {r.county_code: r for r in county_status(engine, COUNTIES, PERIOD, dt.datetime.now(dt.UTC))}
+    finally:
+        engine.dispose()
+    assert night[A].alerts == "failed 1" and night[A].status == "accepted" and night[A].version == 1
+    assert night[B].version is None and night[B].alerts == ""
+
     text_ = "\n".join(r.getMessage() for r in collected.records)
     assert "ephemeral docs site" not in text_
     assert "rulebook changed" not in text_  # a fresh warehouse has nothing to re-rate
@@ -452,12 +460,37 @@ def _pseudonyms(url: str) -> set[str]:
         engine.dispose()
 
 
+@pytest.fixture
+def second_warehouse(warehouse_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Another empty warehouse of the same kind as `warehouse_url`."""
+    if warehouse_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'second.db'}"
+        return
+    db = request.getfixturevalue("pg_database")
+    schema = f"second_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(db, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield (
+            make_url(db)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()
+
+
 def test_rekey_rehashes_every_pseudonym_as_a_load_with_the_new_key_would(
     make_province: Callable[..., Province],  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    warehouse_url: str,
+    second_warehouse: str,
 ) -> None:
-    p = make_province(FIVESTAR_ID_HASH_KEY="old-key-0123456789abcdef")
+    p = make_province(url=warehouse_url, FIVESTAR_ID_HASH_KEY="old-key-0123456789abcdef")
     _with_resident_ids(p)
     run_flow()
     old = _pseudonyms(p.url)
@@ -468,7 +501,7 @@ def test_rekey_rehashes_every_pseudonym_as_a_load_with_the_new_key_would(
     assert "re-keyed 2 pseudonyms" in res.output
 
     # The same files loaded afresh with the new key give the same report rows.
-    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    fresh = second_warehouse
     monkeypatch.setenv("FIVESTAR_ID_HASH_KEY", "new-key-0123456789abcdef")
     monkeypatch.setenv("FIVESTAR_WAREHOUSE_URL", fresh)
     monkeypatch.setenv("FIVESTAR_PROCESSED_DIR", str(tmp_path / "fresh-processed"))
