@@ -116,27 +116,28 @@ def status_table(period: str, rows: list[CountyStatus]) -> Table:
 
 
 def runs_table(records: list[RunRecord]) -> Table:
+    # The run id starts with its local start time (YYYYMMDDTHHMMSS): no separate column.
     table = _table("fivestar runs")
-    table.add_column("started", no_wrap=True)
+    table.caption = "alerts: deliveries sent/failed"
+    table.add_column("run", no_wrap=True)
     table.add_column("secs", justify="right")
     table.add_column("outcome")
     table.add_column("files", justify="right")
     table.add_column("failed", justify="right")
-    table.add_column("alerts")
-    table.add_column("params / run id")
+    table.add_column("alerts", justify="right")
+    table.add_column("params", overflow="fold")
     for r in records:
-        alerts = r.alerts
-        sent = f"{alerts.get('sent', 0)} sent, {alerts.get('failed', 0)} failed" if alerts else ""
+        alerts = f"{r.alerts.get('sent', 0)}/{r.alerts.get('failed', 0)}" if r.alerts else ""
         params = " ".join(f"{k}={v}" for k, v in r.params.items())
         style = {"completed": "green", "failed": "red", "abandoned": "yellow"}.get(r.outcome, "")
         table.add_row(
-            "" if r.started_at is None else f"{r.started_at:%Y-%m-%d %H:%M}",
+            r.run_id,
             "" if r.seconds is None else f"{r.seconds:.0f}",
             f"[{style}]{r.outcome}[/]" if style else r.outcome,
             _n(r.processed),
             _n(r.failed),
-            sent,
-            (params + " " if params else "") + r.run_id + (f"\n{r.error}" if r.error else ""),
+            alerts,
+            params + (f"\n{r.error}" if r.error else ""),
         )
     return table
 
