@@ -28,14 +28,13 @@ TEXT_NUMBER = "text_number"
 PCT_DECIMAL = "pct_decimal"
 ID_MASKED = "id_masked"
 ID_HASHED = "id_hashed"
+TOO_LONG = "too_long"  # a number of 15 or more digits (an ID typed as a number)
 
 EXCEL_ERRORS = frozenset(
     {"#DIV/0!", "#REF!", "#N/A", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA", "#SPILL!", "#CALC!"}
 )
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
-_ID_RE = re.compile(r"^\d{17}[\dXx]$")
-_ID_ANYWHERE = re.compile(r"(?<![\dA-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![\dA-Za-z])")
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
     re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
@@ -91,32 +90,141 @@ def to_code(v: Any) -> str:
 
 
 # ---- resident IDs --------------------------------------------------------------
-def is_resident_id(v: Any) -> bool:
-    return bool(_ID_RE.match(unicodedata.normalize("NFKC", clean_text(v))))
+# A resident ID (居民身份证号) is 17 digits + a digit or X (18 characters), or 15 digits
+# (old style). People type it half- or full-width (１２３, Ｘ), with a prefix
+# (SFZ410621…), or in groups with spaces, dashes or dots (410621 19700505 1118). Every such
+# form is masked to one canonical shape, 410621********1118; so is any other run of
+# 15 or more digits (an ID typed as a number, an ID missing a digit): nothing with 15
+# digits in a row travels further. `\d` is any Unicode decimal digit (full-width too).
+_X = "XxＸｘ"
+# Spaces, line breaks, dashes, underscores and dots between digit groups (ASCII or not).
+_SEP = r"[ \t\r\n\u00a0\u3000\-\u2010-\u2015\u2212\uff0d\ufe63_.\uff0e\u00b7\u30fb]"
+_ID_TEXT = re.compile(
+    # Not the fractional part of a decimal number (0.30000000000000004 is no ID).
+    r"(?<!\d[.．])(?<!\d)"
+    rf"(?:\d{{17}}[\d{_X}]|\d{{15,}}"  # contiguous: an 18-character ID or any long digit run
+    rf"|\d(?:{_SEP}{{1,3}}\d|\d){{16}}{_SEP}{{0,3}}[\d{_X}]"  # 18 characters in groups
+    rf"|\d(?:{_SEP}{{1,3}}\d|\d){{14}})"  # 15 digits in groups
+    r"(?!\d)"
+)
+# A number of 15+ digits in scientific notation (4.106212001010145e+17, as Python or
+# pandas print a float): its mantissa shows most of the ID.
+_SCI = re.compile(r"(?<![\d.])(\d[.．]\d{13,}[eE]\+?(\d{1,3}))(?![\d.])")
+_SEP_RE = re.compile(_SEP)
+# A superset of everything masked: 15 digits, at most 3 other characters between two.
+# Cheap to search (no look-behind at every position); most texts stop here.
+_CANDIDATE = re.compile(r"\d(?:\D{0,3}\d){14}")
+_WHOLE_ID = re.compile(r"^(\d{17}[\dX]|\d{15})$")
 
 
-def mask_id(s: str) -> str:
-    s = unicodedata.normalize("NFKC", clean_text(s)).upper()
-    return s[:6] + "********" + s[-4:]
+def _digits(s: str) -> str:
+    """A matched run as ASCII: full-width digits and Ｘ folded, separators dropped."""
+    return _SEP_RE.sub("", unicodedata.normalize("NFKC", s)).upper()
+
+
+# First two digits of an ID: the province (GB/T 2260), Taiwan, Hong Kong, Macao.
+_PROVINCES = frozenset(
+    str(n) for n in (11, 12, 13, 14, 15, 21, 22, 23, *range(31, 38), *range(41, 47), *range(50, 55))
+) | frozenset(str(n) for n in (*range(61, 66), 71, 81, 82))
+
+
+def _plausible(d: str) -> bool:
+    """Grouped digits are masked only when they look like an ID: a province code first, a
+    birth date where an ID has one. Two phone numbers side by side (0372-1234567
+    13800138000) or a date and a time (2026-11_20261105_1530) are not an ID."""
+    if d[:2] not in _PROVINCES:
+        return False
+    if len(d) == 18:
+        y, m, day = int(d[6:10]), int(d[10:12]), int(d[12:14])
+        ok_year = 1850 <= y <= 2100
+    elif len(d) == 15:
+        m, day = int(d[8:10]), int(d[10:12])
+        ok_year = True
+    else:
+        return False
+    return ok_year and 1 <= m <= 12 and 1 <= day <= 31
+
+
+def _mask_all(text: str, start: int = 0) -> str:
+    out: list[str] = []
+    pos, done = start, 0
+    while (m := _ID_TEXT.search(text, pos)) is not None:
+        d = _digits(m.group(0))
+        if len(d) != len(m.group(0)) and not _plausible(d):
+            # Grouped digits without a birth date: no ID from this digit, maybe from the next.
+            pos = m.start() + 1
+            continue
+        out += [text[done : m.start()], mask_digits(d)]
+        pos = done = m.end()
+    return "".join(out) + text[done:] if out else text
+
+
+def mask_digits(d: str) -> str:
+    """'410621197005051118' → '410621********1118': first 6 and last 4 kept (spec)."""
+    return d[:6] + "*" * max(len(d) - 10, 4) + d[-4:]
 
 
 def mask_ids_in(text: str) -> str:
     """Mask every resident-ID-like run inside free text (also in messages and logs)."""
-    return _ID_ANYWHERE.sub(lambda m: m.group(1) + "********" + m.group(3).upper(), text)
+    # Cheap exits first: most texts have fewer than 15 digits in all.
+    if len(text) < 15 or sum(map(str.isdigit, text)) < 15:
+        return text
+    first = _CANDIDATE.search(text)
+    if first is None:
+        return text
+    if "e" in text or "E" in text:
+        sci = _SCI.sub(_mask_sci, text)
+        if sci != text:
+            return _mask_all(sci)
+    return _mask_all(text, first.start())
+
+
+def _mask_sci(m: re.Match[str]) -> str:
+    if int(m.group(2)) < 14:
+        return m.group(0)  # under 10^14: an ordinary number
+    return mask_digits(str(int(float(unicodedata.normalize("NFKC", m.group(1))))))
+
+
+def normalise_id(s: Any) -> str:
+    """An ID-like text in one canonical form (NFKC, upper case, no spaces or dashes, no
+    letter prefix), so a person gets the same keyed hash however the ID was typed."""
+    t = _SEP_RE.sub("", unicodedata.normalize("NFKC", clean_text(s))).upper()
+    core = t.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ:：")
+    return core if _WHOLE_ID.match(core) else t
+
+
+def is_resident_id(v: Any) -> bool:
+    """The whole value is an ID (any width, any grouping, an optional letter prefix)."""
+    t = v if isinstance(v, str) else clean_text(v)
+    if len(t) < 15 or sum(map(str.isdigit, t)) < 15:  # the common case, decided cheaply
+        return False
+    return bool(_WHOLE_ID.match(normalise_id(t)))
+
+
+def mask_id(s: str) -> str:
+    t = clean_text(s)
+    masked = mask_ids_in(t)
+    return masked if masked != t else mask_digits(normalise_id(t))
 
 
 def hash_id(s: str, key: str) -> str:
-    digest = hmac.new(
-        key.encode(), unicodedata.normalize("NFKC", clean_text(s)).upper().encode(), hashlib.sha256
-    )
+    digest = hmac.new(key.encode(), normalise_id(s).encode(), hashlib.sha256)
     return "IDH-" + digest.hexdigest()[:20]
+
+
+LONG_NUMBER = 10**14  # a number with 15 or more digits before the point: never shown in full
 
 
 def display(v: Any) -> str:
     """How a raw value is shown back to people: never a resident ID."""
     if v is None or (isinstance(v, float) and v != v):  # blank, NaN
         return ""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+    if isinstance(v, int | float) and not isinstance(v, bool) and abs(v) >= LONG_NUMBER:
+        if isinstance(v, float) and v in (float("inf"), float("-inf")):
+            return str(v)
+        # An ID typed as a number: 4.106212001010145e+17 would show 16 of its digits.
+        return ("-" if v < 0 else "") + mask_digits(str(abs(int(v))))
+    if isinstance(v, float) and v.is_integer():
         s = str(int(v))
     elif isinstance(v, dt.datetime):
         s = v.date().isoformat() if v.time() == dt.time(0) else v.isoformat(sep=" ")
@@ -145,6 +253,8 @@ def parse_number(v: Any, *, integer: bool = False) -> tuple[float | None, str | 
         warn = TEXT_NUMBER
     if x != x or x in (float("inf"), float("-inf")):
         return None, NOT_NUMBER, None
+    if abs(x) >= LONG_NUMBER:  # 15+ digits: an ID typed as a number; never stored
+        return None, TOO_LONG, None
     if integer and not float(x).is_integer():
         return x, NOT_INTEGER, warn
     return x, None, warn
@@ -169,6 +279,8 @@ def parse_rate(v: Any, *, percent_cell: bool) -> tuple[float | None, str | None,
         t = unicodedata.normalize("NFKC", clean_text(v))
         if t.endswith("%"):
             x = text_number(t[:-1])
+            if x is not None and abs(x) >= LONG_NUMBER:
+                return None, TOO_LONG, None
             return (x, None, None) if x is not None else (None, NOT_NUMBER, None)
     x, issue, warn = parse_number(v)
     if x is None or issue:

@@ -151,10 +151,13 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
         console.print("Nothing new to process.")
     for name in result.get("unrecognised", []):
         console.print(f"[yellow]unrecognised file (not a submission):[/] {escape(name)}", soft_wrap=True)
+    from fivestar.cells import mask_ids_in
+
     failed = [r for r in rows if r["status"] == "failed"]
     for r in failed:
+        error = mask_ids_in(str(r.get("error", "")))  # an error may quote a file name
         console.print(
-            f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] {escape(str(r.get('error', '')))}",
+            f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] {escape(error)}",
             soft_wrap=True,
         )
     if rows:

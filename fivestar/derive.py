@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from fivestar import score, tally
 from fivestar.config import Rulebook
+from fivestar.star_changes import compute_changes
 from fivestar.warehouse import tables
 from fivestar.warehouse.derived import (
     DerivePlan,
@@ -33,7 +34,8 @@ from fivestar.warehouse.derived import (
     table_frame,
 )
 from fivestar.warehouse.engine import make_engine
-from fivestar.warehouse.load import current_facts, year_of
+from fivestar.warehouse.facts import current_facts
+from fivestar.warehouse.load import year_of
 from fivestar.warehouse.retry import with_retry
 
 # Counties derived in one pass: bounds memory (a county's facts are ~10k ledger rows a
@@ -147,7 +149,7 @@ def compute_counties(
             prev_ratings, prev_stars = [stored[year - 1][0]], [stored[year - 1][1]]
         prev_ratings = [f for f in prev_ratings if not f.empty]
         prev_stars = [f for f in prev_stars if not f.empty]
-        changes = score.compute_changes(
+        changes = compute_changes(
             rb,
             pd.concat([*prev_stars, r.stars], ignore_index=True),
             pd.concat([*prev_ratings, r.ratings], ignore_index=True),

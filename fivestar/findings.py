@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from fivestar.cells import mask_ids_in
+
 FINDING_COLUMNS = (
     "file_key",
     "severity",
@@ -51,17 +53,19 @@ def finding(
     value: Any = "",
     branch_code: str = "",
 ) -> dict[str, Any]:
+    # Every text a submitter, a leader or the warehouse sees: masked here once more, so a
+    # message quoting a code cell that held a resident ID (or a long number) never shows it.
     return {
         "file_key": file_key,
         "severity": severity,
-        "sheet": sheet,
+        "sheet": mask_ids_in(sheet),
         "row": row,
-        "column_name": column_name,
+        "column_name": mask_ids_in(column_name),
         "cell": cell,
-        "value": "" if value is None else str(value),
+        "value": "" if value is None else mask_ids_in(str(value)),
         "rule": rule,
-        "message": message,
-        "branch_code": branch_code or "",
+        "message": mask_ids_in(message),
+        "branch_code": mask_ids_in(branch_code or ""),
         "explained": False,
     }
 

@@ -438,12 +438,12 @@ def test_disk_full_while_writing_feedback_commits_nothing_and_the_next_run_compl
     p = make_province()
     feedback = p.root / "processed" / "feedback"
     log = Collected()
-    logging.getLogger("fivestar.flow").addHandler(log)
+    logging.getLogger("fivestar.pipeline").addHandler(log)
     with full_disk(feedback) as filler:
         try:
             result = run_flow()
         finally:
-            logging.getLogger("fivestar.flow").removeHandler(log)
+            logging.getLogger("fivestar.pipeline").removeHandler(log)
         rows = {r["county_code"]: r for r in result["summary"]}
         assert {c: r["status"] for c, r in rows.items()} == {A: "failed", B: "failed", C: "failed"}
         for c in COUNTIES:  # reported, with the reason, per county

@@ -169,13 +169,13 @@ def test_a_full_disk_while_archiving_one_countys_file_fails_that_county_only(
     _pad(_file(p, B), 1_500_000)  # does not fit a 1 MB disk; A's and C's (~20 KB) do
     archive_dir = p.root / "processed" / "archive"
     log = Collected()
-    logging.getLogger("fivestar.flow").addHandler(log)
+    logging.getLogger("fivestar.pipeline").addHandler(log)
     with full_disk(archive_dir, size="1m") as filler:
         filler.unlink()  # an empty 1 MB disk
         try:
             result = run_flow()
         finally:
-            logging.getLogger("fivestar.flow").removeHandler(log)
+            logging.getLogger("fivestar.pipeline").removeHandler(log)
         rows = {r["county_code"]: r for r in result["summary"]}
         assert {c: r["status"] for c, r in rows.items()} == {A: "accepted", B: "failed", C: "accepted"}
         assert rows[B]["error"] == "cannot archive the file: [Errno 28] No space left on device"

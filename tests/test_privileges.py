@@ -42,6 +42,7 @@ import wbfactory as W
 from fivestar.config import load_rulebook
 from fivestar.warehouse import ensure_schema, make_engine
 from fivestar.warehouse.roles import Roles, apply_roles, drop_roles, passwords_from_env
+from fivestar.warehouse.views import view_contracts
 from testenv import clean_env
 
 pytestmark = pytest.mark.postgres
@@ -58,14 +59,13 @@ COUNTY_PW = {A: f"Ca!{TAG}#pw", B: f"Cb!{TAG}#pw"}
 SMTP_PW = f"Sm!{TAG}#pw"
 PASSWORDS = (LOADER_PW, REPORT_PW, *COUNTY_PW.values(), SMTP_PW)
 FORMS = tuple({f for p in PASSWORDS for f in (p, quote(p, safe=""), quote(p))})
-VIEWS = (
-    "rpt_branch_rating",
-    "rpt_branch_star",
-    "rpt_area_summary",
-    "rpt_submission",
-    "rpt_dq_issue",
-    "rpt_points_tally",
-)
+VIEWS = tuple(view_contracts())  # every rpt_* view of sql/views/
+# Views a county login gets a copy of, filtered to its county (rpt_area_history has none).
+COUNTY_ROW_VIEWS = (
+    "rpt_submission", "rpt_dq_issue", "rpt_branch_rating", "rpt_branch_star", "rpt_points_tally",
+    "rpt_rating_history", "rpt_star_history", "rpt_branch_change", "rpt_branch_points",
+    "rpt_indicator_score",
+)  # fmt: skip
 TABLES = (
     "submission",
     "dq_issue",
@@ -278,13 +278,7 @@ def test_a_county_login_sees_only_its_own_rows(wh: Warehouse, county: str) -> No
     login = wh.roles.county_logins[county]
     cs = wh.roles.county_schema
     assert wh.rows(login, "SELECT current_schemas(false)", schema=False) == [([cs],)]  # its search_path
-    for view in (
-        "rpt_submission",
-        "rpt_dq_issue",
-        "rpt_branch_rating",
-        "rpt_branch_star",
-        "rpt_points_tally",
-    ):
+    for view in COUNTY_ROW_VIEWS:
         mine = wh.rows(login, f"SELECT county_code FROM {view}", schema=False)
         everyone = wh.rows(None, f"SELECT county_code FROM {view} WHERE county_code = '{county}'")
         assert sorted(mine) == sorted(everyone), view
@@ -311,6 +305,12 @@ def test_a_county_login_reads_nothing_else(wh: Warehouse, county: str) -> None:
         assert wh.denied(login, f'SELECT * FROM "{wh.schema}".{view}'), view
     assert wh.denied(login, f'SELECT * FROM "{cs}".login_county')
     assert wh.denied(login, f'SELECT * FROM "{cs}"._all_rpt_area_summary')
+    # A view over every county has no county copy: not there, and the warehouse's is denied.
+    county_views = {
+        r[0] for r in wh.rows(None, f"SELECT viewname FROM pg_views WHERE schemaname = '{cs}'")
+    }  # fmt: skip
+    assert set(COUNTY_ROW_VIEWS) | {"rpt_area_summary"} <= county_views
+    assert "rpt_area_history" not in county_views
     for owner in (wh.roles.county_views, wh.roles.county_agg, wh.roles.loader):
         assert wh.denied(login, f'SET ROLE "{owner}"') or _set_role_fails(wh, login, owner)
 

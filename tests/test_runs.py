@@ -474,6 +474,9 @@ def clone_warehouse(src: str, dst: str) -> None:
                 ).scalars()
                 c = ", ".join(f'"{x}"' for x in cols)
                 conn.exec_driver_sql(
+                    f'DELETE FROM "{dst_schema}"."{t}"'
+                )  # e.g. meta, as ensure_schema wrote it
+                conn.exec_driver_sql(
                     f'INSERT INTO "{dst_schema}"."{t}" ({c}) SELECT {c} FROM "{src_schema}"."{t}"'
                 )
     finally:
@@ -504,27 +507,27 @@ def test_flow_run_deriving_ahead_on_the_helper_equals_the_in_process_run(
     """The flow run itself (not `.fn`), a chunk per county: on PostgreSQL the helper
     process derives each loaded chunk while the next ones load, the final pass the rest.
     Same views and derived pairs as the baseline, which derives everything at the end."""
-    import flows.nightly
-    from fivestar.warehouse import ahead
+    import fivestar.pipeline.period
+    from fivestar.pipeline.derive_stage import DeriveAhead
     from flows.nightly import fivestar_run
 
-    monkeypatch.setattr(flows.nightly, "CHUNK", 1)
+    monkeypatch.setattr(fivestar.pipeline.period, "CHUNK", 1)
     derived_ahead: list[tuple[str, int]] = []
-    real_stop, real_collect = ahead.DeriveAhead.stop, ahead.DeriveAhead.collect
+    real_stop, real_collect = DeriveAhead.stop, DeriveAhead.collect
 
-    def stop(self: ahead.DeriveAhead) -> set[str]:
+    def stop(self: DeriveAhead) -> set[str]:
         deadline = time.monotonic() + 60  # let the helper start every chunk handed to it
-        while self._todo and time.monotonic() < deadline:
+        while any(not (f.running() or f.done()) for _, f in self.handed) and time.monotonic() < deadline:
             time.sleep(0.05)
         return real_stop(self)
 
-    def collect(self: ahead.DeriveAhead) -> list[tuple[str, int]]:
+    def collect(self: DeriveAhead) -> tuple[list[tuple[str, int]], bool]:
         out = real_collect(self)
-        derived_ahead.extend(out)
+        derived_ahead.extend(out[0])
         return out
 
-    monkeypatch.setattr(ahead.DeriveAhead, "stop", stop)
-    monkeypatch.setattr(ahead.DeriveAhead, "collect", collect)
+    monkeypatch.setattr(DeriveAhead, "stop", stop)
+    monkeypatch.setattr(DeriveAhead, "collect", collect)
     result = fivestar_run()
     assert processed(result) == processed(baseline.result)
     assert result["derived"] == baseline.result["derived"]

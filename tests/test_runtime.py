@@ -97,7 +97,7 @@ def _state(*args: object) -> tuple[object, ...]:
 
 
 def test_a_worker_that_dies_or_runs_too_long_fails_only_its_item() -> None:
-    items = [("a", 0.0), ("die", 0.0), ("slow", 30.0), ("b", 0.0)]
+    items = [("a", 0.0), ("die", 0.0), ("slow", 120.0), ("b", 0.0)]
     t0 = time.monotonic()
     with LocalExecutor() as ex:
         got = ex.map_files(
@@ -105,11 +105,11 @@ def test_a_worker_that_dies_or_runs_too_long_fails_only_its_item() -> None:
             items,
             setup=(),
             reader_setup=_state,
-            timeout_s=2,
+            timeout_s=15,  # the clock starts as an item is handed over: worker start-up counts
             on_failure=lambda item, kind, detail: f"{item[0]}:{kind}",
         )
     assert got == ["a", "die:died", "slow:timeout", "b"]
-    assert time.monotonic() - t0 < 25  # the slow item was cut at its limit, not waited for
+    assert time.monotonic() - t0 < 100  # the slow item was cut at its limit, not waited for
 
 
 def _pid_after(delay: float) -> int:

@@ -14,13 +14,10 @@ import pandas as pd
 import pytest
 
 from fivestar.config import Rulebook, load_rulebook
-from fivestar.score import (
-    Ratings,
-    compute_changes,
-    indicator_points,
-    rate_county_year,
-    round_half_up,
-)
+from fivestar.indicator_rules import indicator_points
+from fivestar.score import Ratings, rate_county_year
+from fivestar.score_text import round_half_up
+from fivestar.star_changes import compute_changes
 from fivestar.tally import mark_counted
 
 RB = load_rulebook(Path(__file__).resolve().parents[1] / "config")

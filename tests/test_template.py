@@ -34,7 +34,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 import wbfactory as W
-from fivestar import template
 from fivestar.config import Limits, Registry, Rulebook
 from fivestar.findings import make_findings
 from fivestar.ingest.facts import build_facts
@@ -45,12 +44,13 @@ from fivestar.template import (
     LEDGER_ROWS,
     SPARE_ROWS,
     TemplateError,
-    _list_formula,
     run_template_command,
     template_file_name,
     write_template,
     write_templates,
 )
+from fivestar.template import sheets as template_sheets
+from fivestar.template.sheets import list_formula
 from fivestar.validate.engine import validate_period
 from fivestar.validate.inputs import Submission
 from fivestar.validate.priors import load_priors
@@ -491,11 +491,11 @@ def test_checks_on_every_input_column(rulebook: Rulebook, blanks: dict[str, Path
 def test_long_lists_move_to_a_hidden_sheet() -> None:
     wb = openpyxl.Workbook()
     codes = [f"ITEM{i:03d}" for i in range(80)]  # > 255 characters inline
-    ref = _list_formula(wb, codes, {})
+    ref = list_formula(wb, codes, {})
     assert ref == "'下拉列表'!$A$1:$A$80"
     ws = wb["下拉列表"]
     assert ws.sheet_state == "hidden" and [ws.cell(i, 1).value for i in range(1, 81)] == codes
-    assert _list_formula(wb, ["是", "否"], {}) == '"是,否"'
+    assert list_formula(wb, ["是", "否"], {}) == '"是,否"'
 
 
 def test_protection_freeze_and_formats(rulebook: Rulebook, blanks: dict[str, Path]) -> None:
@@ -651,7 +651,7 @@ def test_previous_facts_given_directly(
     assert "上月" not in ws.cell(1, h["主题党日开展次数"]).comment.text
 
     # A very big county: the fill and the header note only (the file stays small).
-    monkeypatch.setattr(template, "CARRY_COMMENT_LIMIT", 2)
+    monkeypatch.setattr(template_sheets, "CARRY_COMMENT_LIMIT", 2)
     wb = openpyxl.load_workbook(
         write_template(rulebook, registry(), LZ, PERIOD, tmp_path / "u.xlsx", previous=previous)
     )

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 
 from fivestar.config import Rulebook
 from fivestar.derive import derive_pending
-from fivestar.warehouse import insert_frame, load_version, sync_registry, tables
+from fivestar.warehouse import insert_frame, load_version, sync_registry
+from fivestar.warehouse.views import view_contracts
 
 
 def _view(engine: Engine, name: str, where: str = "") -> pd.DataFrame:
@@ -29,7 +30,7 @@ def _view(engine: Engine, name: str, where: str = "") -> pd.DataFrame:
 
 def _dump(engine: Engine) -> dict[str, pd.DataFrame]:
     # astype(str): compare values, not the engines' driver types.
-    return {v: _view(engine, v).astype(str) for v in tables.RPT_VIEWS}
+    return {v: _view(engine, v).astype(str) for v in view_contracts()}
 
 
 def _queue(engine: Engine) -> list[tuple[str, int]]:
@@ -56,7 +57,7 @@ def test_derive_fills_every_view(loaded: Engine, tiny, rulebook) -> None:
     done = derive_pending(loaded, rulebook, run_id="run-1")
     assert done == [(tiny.COUNTY, 2026)]
     assert _queue(loaded) == []
-    for view in tables.RPT_VIEWS:
+    for view in view_contracts():
         assert len(_view(loaded, view)) > 0, view
 
     rating = _view(loaded, "rpt_branch_rating").set_index("branch_code")

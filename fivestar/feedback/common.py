@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from openpyxl.utils.cell import column_index_from_string
 
+from fivestar.cells import mask_ids_in
 from fivestar.findings import ERROR, WARNING, make_findings, sort_findings
 
 FEEDBACK_AUTHOR = "五星支部审核"
@@ -25,13 +26,6 @@ EXPLAINED_MARK = "（已说明）"
 # Workbook order of the contract's sheets (submission.md); used when the file itself can't be read.
 SHEET_ORDER = ["封面", "支部名册", "村指标", "社区指标", "积分台账", "否决事项", "情况说明"]
 
-# Resident ID: 17 digits + digit/X. Spec: never shown in feedback or reports, masked as
-# 410522********123X. Findings should already be masked; this is the last line of defence.
-# Full-width digits (１２３, typed with a Chinese input method) are IDs just the same.
-_D = "[0-9０-９]"
-_RESIDENT_ID = re.compile(
-    rf"(?<![0-9０-９])({_D}{{6}}){_D}{{8}}({_D}{{3}}[0-9０-９XxＸｘ])(?![0-9０-９A-Za-zＡ-Ｚａ-ｚ])"
-)
 # Characters XML 1.0 (hence xlsx) cannot hold; openpyxl raises on them.
 _CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})$")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -42,10 +36,11 @@ def severity_label(severity: str) -> str:
 
 
 def mask_ids(text: str) -> str:
-    """Mask every resident-ID-like run inside `text` (keeps first 6 and last 4)."""
-    if len(text) < 18:
-        return text
-    return _RESIDENT_ID.sub(lambda m: f"{m.group(1)}********{m.group(2).upper()}", text)
+    """Mask every resident-ID-like run inside `text` (keeps first 6 and last 4).
+
+    Findings should already be masked; this is the last line of defence. One masker for
+    every stage (fivestar.cells): full width, Ｘ, prefixes, spaces and dashes."""
+    return mask_ids_in(text)
 
 
 def clean_text(value: Any) -> str:

@@ -50,6 +50,7 @@ from fivestar.feedback.summary_sheet import (
     WARNING_RGB,
     summary_layout,
 )
+from fivestar.feedback.xlsx_mask import mask_xlsx_file
 from fivestar.feedback.xlsx_patch import Unsupported, write_patched_copy
 from fivestar.feedback.xlsx_summary import write_summary_workbook
 from fivestar.findings import ERROR
@@ -159,6 +160,8 @@ def write_feedback_workbook(
                 _annotate_copy(wb, findings, explanations, meta)
                 t2 = time.perf_counter()
                 _save(wb, out)
+                # openpyxl keeps what _scrub does not reach (properties, names, validations…).
+                mask_xlsx_file(out)
                 log.info(
                     "feedback %s: load %.1fs, annotate %.2fs, save %.1fs",
                     out.name,
@@ -173,9 +176,9 @@ def write_feedback_workbook(
 
     df = normalise(findings)
     try:
-        return write_summary_workbook(
-            out, summary_layout(df, explanations, meta, note=reason, link_sheets=set())
-        )
+        write_summary_workbook(out, summary_layout(df, explanations, meta, note=reason, link_sheets=set()))
+        mask_xlsx_file(out)
+        return out
     except OSError:
         raise
     except Exception:  # noqa: BLE001 — the proven openpyxl writer as the last resort
@@ -185,6 +188,7 @@ def write_feedback_workbook(
     ws.title = SUMMARY_SHEET
     _fill_summary(ws, df, explanations, meta, note=reason, link_sheets=set())
     _save(wb, out)
+    mask_xlsx_file(out)
     return out
 
 
@@ -274,11 +278,12 @@ def _scrub(ws: Worksheet) -> None:
     for cell in list(ws._cells.values()):
         value = cell.value
         if isinstance(value, str):
-            if len(value) >= 18:
+            # Formulas are left to the package pass (xlsx_mask), which renames a sheet
+            # holding an ID in its name and every reference to it alike.
+            if len(value) >= 15 and cell.data_type != "f":
                 masked = mask_ids(value)
                 if masked != value:
-                    # Keep the cell's kind: assigning '=…' would turn a text cell into a
-                    # formula (injection); an ID inside a formula's own text is masked too.
+                    # Keep the cell's kind: assigning '=…' would turn a text cell into a formula.
                     kind = cell.data_type
                     cell.value = masked
                     cell.data_type = kind
@@ -286,7 +291,7 @@ def _scrub(ws: Worksheet) -> None:
             isinstance(value, int | float)
             and not isinstance(value, bool)
             and math.isfinite(value)
-            and abs(value) >= 10**17  # an ID typed into a number cell
+            and abs(value) >= 10**14  # an ID typed into a number cell (15+ digits)
             and float(value).is_integer()
         ):
             digits = str(int(value))

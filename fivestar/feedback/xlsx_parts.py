@@ -33,64 +33,37 @@ CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.work
 CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
 CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 
-_FORMULA_LEAD = ("=", "+", "-", "@")
-# Cheap byte-level hint that a part may hold a resident ID (as text, or as a number ≥ 1e17).
-# Full-width digits are 3 UTF-8 bytes; character references (&#65297;) need a parse to see.
-_ID_HINT = re.compile(
-    rb"(?:[0-9]|\xef\xbc[\x90-\x99]){17}|[0-9][Ee]\+?17\b|&#(?:6529[6-9]|6530[0-5]|[xX][fF][fF]1[0-9]);"
-)
-_DIGITS_TO_0 = bytes.maketrans(b"123456789", b"000000000")
-_FULL_WIDTH_DIGIT = re.compile(rb"\xef\xbc[\x90-\x99]")
-_DIGIT_REF = re.compile(rb"&#(?:6529[6-9]|6530[0-5]|[xX][fF][fF]1[0-9]);")
-
-
-def may_hold_id(data: bytes) -> bool:
-    """Cheap test that a part may hold a resident ID (text, full width, or a number ≥ 1e17).
-
-    A regex scan costs ~0.15 s on a 3 MB ledger sheet; translate + find run at memory
-    speed, and the regex only runs on parts with full-width digits or references.
-    """
-    if data.translate(_DIGITS_TO_0).find(b"0" * 17) >= 0:
-        return True
-    if b"+17" in data and (b"E+17" in data or b"e+17" in data):
-        return True
-    # Full-width digits, raw or as references: two literal-prefix scans (a full-width
-    # comma or a reference to a Chinese character is common, a full-width digit is not).
-    if _FULL_WIDTH_DIGIT.search(data) or _DIGIT_REF.search(data):
-        return _ID_HINT.search(data) is not None
-    return False
-
-
+FORMULA_LEAD = ("=", "+", "-", "@")
 _REF = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
 # Children of <worksheet> that must come after <legacyDrawing> (ECMA-376 CT_Worksheet order).
-_AFTER_LEGACY = {"legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems"}
-_AFTER_LEGACY |= {"tableParts", "extLst"}
+AFTER_LEGACY = {"legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems"}
+AFTER_LEGACY |= {"tableParts", "extLst"}
 # Children of <workbook> that come after <definedNames>.
-_AFTER_NAMES = {"calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes"}
-_AFTER_NAMES |= {"webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst"}
-_PARSER = etree.XMLParser(huge_tree=True, remove_blank_text=False, resolve_entities=False, no_network=True)
+AFTER_NAMES = {"calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes"}
+AFTER_NAMES |= {"webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst"}
+XML_PARSER = etree.XMLParser(huge_tree=True, remove_blank_text=False, resolve_entities=False, no_network=True)
 
 
 class Unsupported(Exception):
     """The workbook has a shape this path leaves to openpyxl."""
 
 
-def _m(tag: str) -> str:
+def qname(tag: str) -> str:
     return f"{{{MAIN}}}{tag}"
 
 
-def _local(el: Any) -> str:
+def local_name(el: Any) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
-def _split(ref: str) -> tuple[int, int]:
+def split_part_path(ref: str) -> tuple[int, int]:
     m = _REF.match(ref)
     if not m:
         raise Unsupported(f"cell reference {ref!r}")
     return int(m.group(2)), column_index_from_string(m.group(1))
 
 
-class _Package:
+class Package:
     """The zip's parts, read lazily; edits are kept in memory until `write`."""
 
     def __init__(self, zin: zipfile.ZipFile | None) -> None:
@@ -104,7 +77,7 @@ class _Package:
         return self.zin.read(name)
 
     def xml(self, name: str) -> Any:
-        return etree.fromstring(self.read(name), _PARSER)
+        return etree.fromstring(self.read(name), XML_PARSER)
 
     def put(self, name: str, data: bytes | Any) -> None:
         if not isinstance(data, bytes):
@@ -136,19 +109,19 @@ class _Package:
             tmp.unlink(missing_ok=True)
 
 
-def _rels_path(part: str) -> str:
+def rels_path_of(part: str) -> str:
     d, base = posixpath.split(part)
     return posixpath.join(d, "_rels", base + ".rels")
 
 
-def _resolve(source: str, target: str) -> str:
+def resolve_target(source: str, target: str) -> str:
     if target.startswith("/"):
         return target.lstrip("/")
     return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
 
 
-def _rels(pkg: _Package, part: str) -> Any:
-    path = _rels_path(part)
+def rels_of(pkg: Package, part: str) -> Any:
+    path = rels_path_of(part)
     if pkg.exists(path):
         return pkg.xml(path)
     return etree.Element(f"{{{PKG_REL}}}Relationships", nsmap={None: PKG_REL})
@@ -162,20 +135,20 @@ def _new_rid(rels: Any) -> str:
     return f"rIdFS{i}"
 
 
-def _add_rel(rels: Any, rtype: str, target: str) -> str:
+def add_rel(rels: Any, rtype: str, target: str) -> str:
     rid = _new_rid(rels)
     etree.SubElement(rels, f"{{{PKG_REL}}}Relationship", Id=rid, Type=rtype, Target=target)
     return rid
 
 
-def _rel_target(pkg: _Package, rels: Any, source: str, rtype: str) -> str | None:
+def rel_target(pkg: Package, rels: Any, source: str, rtype: str) -> str | None:
     for r in rels:
         if r.get("Type") == rtype and r.get("TargetMode") != "External":
-            return _resolve(source, r.get("Target", ""))
+            return resolve_target(source, r.get("Target", ""))
     return None
 
 
-def _unique(pkg: _Package, pattern: str) -> str:
+def unique_name(pkg: Package, pattern: str) -> str:
     i = 1
     while pkg.exists(pattern.format(i)):
         i += 1
@@ -185,14 +158,14 @@ def _unique(pkg: _Package, pattern: str) -> str:
 # ---- styles -------------------------------------------------------------------------
 
 
-class _Styles:
+class Styles:
     """Appends fills, fonts and cell formats to styles.xml; indexes of existing ones stay."""
 
     def __init__(self, root: Any) -> None:
         self.root = root
         self.fills = self._section("fills")
         self.fonts = self._section("fonts")
-        self.xfs = root.find(_m("cellXfs"))
+        self.xfs = root.find(qname("cellXfs"))
         if self.xfs is None or len(self.xfs) == 0 or len(self.fonts) == 0:
             raise Unsupported("styles.xml without cell formats")
         self._fill_ids: dict[str, int] = {}
@@ -200,7 +173,7 @@ class _Styles:
         self._cache: dict[Any, int] = {}
 
     def _section(self, name: str) -> Any:
-        el = self.root.find(_m(name))
+        el = self.root.find(qname(name))
         if el is None:
             raise Unsupported(f"styles.xml without <{name}>")
         return el
@@ -208,10 +181,10 @@ class _Styles:
     def fill(self, key: str) -> int:
         if key not in self._fill_ids:
             rgb = f"00{FILL_RGB[key]}"  # ARGB as openpyxl writes it: both copy paths give the same values
-            f = etree.SubElement(self.fills, _m("fill"))
-            p = etree.SubElement(f, _m("patternFill"), patternType="solid")
-            etree.SubElement(p, _m("fgColor"), rgb=rgb)
-            etree.SubElement(p, _m("bgColor"), rgb=rgb)
+            f = etree.SubElement(self.fills, qname("fill"))
+            p = etree.SubElement(f, qname("patternFill"), patternType="solid")
+            etree.SubElement(p, qname("fgColor"), rgb=rgb)
+            etree.SubElement(p, qname("bgColor"), rgb=rgb)
             self._fill_ids[key] = len(self.fills) - 1
             self.fills.set("count", str(len(self.fills)))
         return self._fill_ids[key]
@@ -219,20 +192,20 @@ class _Styles:
     def font(self, key: str) -> int:
         if key not in self._font_ids:
             base = self.fonts[0]
-            sz = base.find(_m("sz"))
+            sz = base.find(qname("sz"))
             size = sz.get("val", "11") if sz is not None else "11"
-            f = etree.SubElement(self.fonts, _m("font"))
+            f = etree.SubElement(self.fonts, qname("font"))
             if key.startswith("bold"):
-                etree.SubElement(f, _m("b"))
+                etree.SubElement(f, qname("b"))
             if key == "link":
-                etree.SubElement(f, _m("u"))
-            etree.SubElement(f, _m("sz"), val={"bold12": "12", "bold14": "14"}.get(key, size))
+                etree.SubElement(f, qname("u"))
+            etree.SubElement(f, qname("sz"), val={"bold12": "12", "bold14": "14"}.get(key, size))
             if key == "link":
-                etree.SubElement(f, _m("color"), rgb=f"00{LINK_RGB}")
+                etree.SubElement(f, qname("color"), rgb=f"00{LINK_RGB}")
             for tag in ("name", "family", "charset"):  # schema order: sz, color, name, family, charset
-                el = base.find(_m(tag))
+                el = base.find(qname(tag))
                 if el is not None:
-                    etree.SubElement(f, _m(tag), val=el.get("val", ""))
+                    etree.SubElement(f, qname(tag), val=el.get("val", ""))
             self._font_ids[key] = len(self.fonts) - 1
             self.fonts.set("count", str(len(self.fonts)))
         return self._font_ids[key]
@@ -260,7 +233,7 @@ class _Styles:
             if style == Style() and not quote:
                 self._cache[key] = 0
                 return 0
-            xf = etree.Element(_m("xf"), numFmtId="0", fontId="0", fillId="0", borderId="0", xfId="0")
+            xf = etree.Element(qname("xf"), numFmtId="0", fontId="0", fillId="0", borderId="0", xfId="0")
             if style.font:
                 xf.set("fontId", str(self.font(style.font)))
                 xf.set("applyFont", "1")
@@ -277,7 +250,7 @@ class _Styles:
                     "left_wrap_top": {"horizontal": "left", "vertical": "top", "wrapText": "1"},
                     "center": {"horizontal": "center", "vertical": "center"},
                 }[style.align]
-                etree.SubElement(xf, _m("alignment"), **attrs)
+                etree.SubElement(xf, qname("alignment"), **attrs)
             self._cache[key] = self._append(xf)
         return self._cache[key]
 
@@ -285,11 +258,11 @@ class _Styles:
 # ---- entry point --------------------------------------------------------------------
 
 
-def _workbook(pkg: _Package) -> tuple[str, Any, Any]:
+def workbook_part(pkg: Package) -> tuple[str, Any, Any]:
     root_rels = pkg.xml("_rels/.rels")
     wb_part = next(
         (
-            _resolve("", r.get("Target", ""))
+            resolve_target("", r.get("Target", ""))
             for r in root_rels
             if (r.get("Type") or "").endswith("/officeDocument")
         ),
@@ -300,21 +273,21 @@ def _workbook(pkg: _Package) -> tuple[str, Any, Any]:
     wb = pkg.xml(wb_part)
     if etree.QName(wb).namespace != MAIN:
         raise Unsupported("strict OOXML or unknown namespace")
-    return wb_part, wb, _rels(pkg, wb_part)
+    return wb_part, wb, rels_of(pkg, wb_part)
 
 
-def _worksheets(wb: Any, wb_rels: Any, wb_part: str) -> dict[str, str]:
+def worksheet_parts(wb: Any, wb_rels: Any, wb_part: str) -> dict[str, str]:
     targets = {r.get("Id"): r for r in wb_rels}
     out = {}
-    sheets = wb.find(_m("sheets"))
+    sheets = wb.find(qname("sheets"))
     for s in sheets if sheets is not None else []:
         rel = targets.get(s.get(f"{{{DOC_REL}}}id"))
         if rel is not None and rel.get("Type") == REL_WORKSHEET:
-            out[s.get("name", "")] = _resolve(wb_part, rel.get("Target", ""))
+            out[s.get("name", "")] = resolve_target(wb_part, rel.get("Target", ""))
     return out
 
 
-class _ContentTypes:
+class ContentTypes:
     """[Content_Types].xml: overrides for new parts, the vml default."""
 
     def __init__(self, root: Any) -> None:
@@ -330,6 +303,6 @@ class _ContentTypes:
 
     def ensure_vml_default(self) -> None:
         for el in self.root:
-            if _local(el) == "Default" and (el.get("Extension") or "").lower() == "vml":
+            if local_name(el) == "Default" and (el.get("Extension") or "").lower() == "vml":
                 return
         self.root.insert(0, etree.Element(f"{{{CT_NS}}}Default", Extension="vml", ContentType=CT_VML))

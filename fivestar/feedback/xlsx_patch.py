@@ -5,9 +5,9 @@ the status/county/period and the note for 审核结果. Out: the annotated copy 
 Only the parts that must change are rewritten: styles.xml (two fills, a few cell
 formats), the sheets holding findings (cell formats, tab colour, comments + their
 VML), workbook.xml (+ rels, content types) for the new first sheet, and any part
-holding a resident ID (masked). Every other part — the big 积分台账 sheet usually —
-is copied as is, so formulas, cached values, merged cells, validations and
-formatting survive by construction.
+holding a resident ID (masked by fivestar.feedback.xlsx_mask, the last pass). Every
+other part — the big 积分台账 sheet usually — is copied as is, so formulas, cached
+values, merged cells, validations and formatting survive by construction.
 
 Why not openpyxl: it parses and re-serialises every cell of every sheet (≈ 6 s for a
 county's 10,000-row ledger here), while findings usually touch a few hundred cells.
@@ -36,89 +36,48 @@ from fivestar.feedback.common import (
     clean_text,
     finding_line,
     marks_by_cell,
-    mask_ids,
     normalise,
 )
 from fivestar.feedback.summary_sheet import summary_layout
+from fivestar.feedback.xlsx_mask import mask_package
 from fivestar.feedback.xlsx_parts import (
-    _AFTER_LEGACY,
-    _PARSER,
+    AFTER_LEGACY,
     CT_COMMENTS,
     DOC_REL,
     MAIN,
     REL_COMMENTS,
-    REL_SHARED,
     REL_STYLES,
     REL_VML,
+    XML_PARSER,
+    ContentTypes,
+    Package,
+    Styles,
     Unsupported,
-    _add_rel,
-    _ContentTypes,
-    _local,
-    _m,
-    _Package,
-    _rel_target,
-    _rels,
-    _rels_path,
-    _resolve,
-    _split,
-    _Styles,
-    _unique,
-    _workbook,
-    _worksheets,
-    may_hold_id,
+    add_rel,
+    local_name,
+    qname,
+    rel_target,
+    rels_of,
+    rels_path_of,
+    resolve_target,
+    split_part_path,
+    unique_name,
+    workbook_part,
+    worksheet_parts,
 )
-from fivestar.feedback.xlsx_summary import _add_summary_sheet
+from fivestar.feedback.xlsx_summary import add_summary_sheet
 from fivestar.findings import ERROR
 
 __all__ = ["Unsupported", "write_patched_copy"]
 
 TAB_ERROR, TAB_WARNING = "00FF0000", "00FFC000"  # as openpyxl writes them
 
-# ---- masking resident IDs -------------------------------------------------------------
-
-
-_NS = {"m": MAIN}
-# Only candidates are visited (libxml2's XPath, in C): long texts and formulas, long or
-# 1e17-sized cached values. A Python walk over a 100k-cell sheet costs ~1 s.
-_LONG_TEXT = etree.XPath(".//m:t[string-length(.) >= 18] | .//m:f[string-length(.) >= 18]", namespaces=_NS)
-_LONG_STR_V = etree.XPath('.//m:c[@t="str"]/m:v[string-length(.) >= 18]', namespaces=_NS)
-_BIG_NUM_V = etree.XPath(
-    './/m:c[not(@t) or @t="n"]/m:v[string-length(.) >= 18 or contains(., "E+17") or contains(., "e+17")]',
-    namespaces=_NS,
-)
-
-
-def _mask_tree(root: Any) -> bool:
-    """Mask IDs in text (<t>, formulas, cached text) and in big integers; True if changed."""
-    changed = False
-    for el in [*_LONG_TEXT(root), *_LONG_STR_V(root)]:
-        masked = mask_ids(el.text or "")
-        if masked != (el.text or ""):
-            el.text, changed = masked, True
-    for v in _BIG_NUM_V(root):
-        try:
-            num = float(v.text)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(num) and abs(num) >= 10**17 and num.is_integer():
-            digits = str(int(num))
-            masked = mask_ids(digits)
-            if masked != digits:
-                c = v.getparent()
-                c.remove(v)
-                c.set("t", "inlineStr")
-                is_ = etree.SubElement(c, _m("is"))
-                etree.SubElement(is_, _m("t")).text = masked
-                changed = True
-    return changed
-
-
 # ---- annotating one sheet -------------------------------------------------------------
 
 
 def _merged_top_left(root: Any) -> dict[tuple[int, int], tuple[int, int, int, int]]:
     out = {}
-    mc = root.find(_m("mergeCells"))
+    mc = root.find(qname("mergeCells"))
     if mc is None:
         return out
     for m in mc:
@@ -126,7 +85,7 @@ def _merged_top_left(root: Any) -> dict[tuple[int, int], tuple[int, int, int, in
         if ":" not in ref:
             continue
         a, b = ref.split(":", 1)
-        (r1, c1), (r2, c2) = _split(a.replace("$", "")), _split(b.replace("$", ""))
+        (r1, c1), (r2, c2) = split_part_path(a.replace("$", "")), split_part_path(b.replace("$", ""))
         out[(r1, c1)] = (r1, c1, r2, c2)
     return out
 
@@ -142,7 +101,7 @@ def _cell(sheet_data: Any, rows: dict[int, Any], row: int, col: int) -> Any:
     """The <c> at (row, col), created in order when the file has none there."""
     r_el = rows.get(row)
     if r_el is None:
-        r_el = etree.Element(_m("row"), r=str(row))
+        r_el = etree.Element(qname("row"), r=str(row))
         after = [r for r in rows if r < row]
         if after:
             rows[max(after)].addnext(r_el)
@@ -152,18 +111,18 @@ def _cell(sheet_data: Any, rows: dict[int, Any], row: int, col: int) -> Any:
     r_el.attrib.pop("spans", None)  # a hint only; drop it rather than keep it wrong
     ref = f"{get_column_letter(col)}{row}"
     prev = None
-    for c in r_el.iter(_m("c")):
+    for c in r_el.iter(qname("c")):
         cref = c.get("r")
         if cref is None:
             raise Unsupported("cell without a reference")
-        ccol = _split(cref)[1]
+        ccol = split_part_path(cref)[1]
         if ccol == col:
             return c
         if ccol < col:
             prev = c
         else:
             break
-    new = etree.Element(_m("c"), r=ref)
+    new = etree.Element(qname("c"), r=ref)
     if prev is not None:
         prev.addnext(new)
     else:
@@ -172,22 +131,22 @@ def _cell(sheet_data: Any, rows: dict[int, Any], row: int, col: int) -> Any:
 
 
 def _set_tab(root: Any, rgb: str | None) -> None:
-    views = root.find(_m("sheetViews"))  # not root.iter(): that walks every cell
-    for view in views.iterchildren(_m("sheetView")) if views is not None else ():
+    views = root.find(qname("sheetViews"))  # not root.iter(): that walks every cell
+    for view in views.iterchildren(qname("sheetView")) if views is not None else ():
         view.attrib.pop("tabSelected", None)
     if rgb is None:
         return
-    pr = root.find(_m("sheetPr"))
+    pr = root.find(qname("sheetPr"))
     if pr is None:
-        pr = etree.Element(_m("sheetPr"))
+        pr = etree.Element(qname("sheetPr"))
         root.insert(0, pr)
-    for old in pr.findall(_m("tabColor")):
+    for old in pr.findall(qname("tabColor")):
         pr.remove(old)
-    pr.insert(0, etree.Element(_m("tabColor"), rgb=rgb))
+    pr.insert(0, etree.Element(qname("tabColor"), rgb=rgb))
 
 
 def _comment_text(el: Any) -> str:
-    return "".join(t.text or "" for t in el.iter(_m("t")))
+    return "".join(t.text or "" for t in el.iter(qname("t")))
 
 
 def _vml(comments: list[tuple[int, int, int, int]], block: int) -> bytes:
@@ -221,19 +180,19 @@ def _box(text: str) -> tuple[int, int]:
 
 
 class _Patcher:
-    def __init__(self, pkg: _Package) -> None:
+    def __init__(self, pkg: Package) -> None:
         self.pkg = pkg
-        self.ct = _ContentTypes(pkg.xml("[Content_Types].xml"))
+        self.ct = ContentTypes(pkg.xml("[Content_Types].xml"))
         self.vml_block = 100  # shape-id blocks of our own, clear of what Excel numbers
 
     def annotate_sheet(
-        self, part: str, root: Any, marks: dict[str, list[dict]], styles: _Styles, tab: str
+        self, part: str, root: Any, marks: dict[str, list[dict]], styles: Styles, tab: str
     ) -> None:
-        sheet_data = root.find(_m("sheetData"))
+        sheet_data = root.find(qname("sheetData"))
         if sheet_data is None:
             raise Unsupported("sheet without sheetData")
         rows: dict[int, Any] = {}
-        for r in sheet_data.iterchildren(_m("row")):
+        for r in sheet_data.iterchildren(qname("row")):
             ref = r.get("r")
             if ref is None:
                 raise Unsupported("row without a reference")
@@ -241,7 +200,7 @@ class _Patcher:
         merged = _merged_top_left(root)
         texts: dict[tuple[int, int], str] = {}
         for ref, recs in marks.items():
-            row, col = _top_left(merged, *_split(ref))
+            row, col = _top_left(merged, *split_part_path(ref))
             c = _cell(sheet_data, rows, row, col)
             fill = "error" if any(r["severity"] == ERROR for r in recs) else "warning"  # red wins
             c.set("s", str(styles.marked(int(c.get("s", "0") or 0), fill)))
@@ -252,17 +211,17 @@ class _Patcher:
 
     def _comments(self, part: str, root: Any, texts: dict[tuple[int, int], str]) -> None:
         pkg = self.pkg
-        rels = _rels(pkg, part)
+        rels = rels_of(pkg, part)
         if any("threadedComment" in (r.get("Type") or "") for r in rels):
             raise Unsupported("threaded comments")
-        comments_part = _rel_target(pkg, rels, part, REL_COMMENTS)
-        legacy = root.find(_m("legacyDrawing"))
+        comments_part = rel_target(pkg, rels, part, REL_COMMENTS)
+        legacy = root.find(qname("legacyDrawing"))
         vml_part = None
         if legacy is not None:
             rid = legacy.get(f"{{{DOC_REL}}}id")
             for r in rels:
                 if r.get("Id") == rid:
-                    vml_part = _resolve(part, r.get("Target", ""))
+                    vml_part = resolve_target(part, r.get("Target", ""))
             if vml_part is None or not pkg.exists(vml_part):
                 raise Unsupported("legacy drawing without its part")
             kinds = set(re.findall(rb'ObjectType="([^"]*)"', pkg.read(vml_part)))
@@ -274,13 +233,13 @@ class _Patcher:
         entries: dict[tuple[int, int], tuple[int, str | Any]] = {}
         if comments_part is not None:
             old = pkg.xml(comments_part)
-            old_authors = [a.text or "" for a in old.iter(_m("author"))]
+            old_authors = [a.text or "" for a in old.iter(qname("author"))]
             if FEEDBACK_AUTHOR in old_authors:
                 raise Unsupported("stale annotations of an earlier feedback copy")
             authors += old_authors
-            for cm in old.iter(_m("comment")):
-                pos = _split(cm.get("ref", "").replace("$", ""))
-                entries[pos] = (int(cm.get("authorId", "0")) + 1, cm.find(_m("text")))
+            for cm in old.iter(qname("comment")):
+                pos = split_part_path(cm.get("ref", "").replace("$", ""))
+                entries[pos] = (int(cm.get("authorId", "0")) + 1, cm.find(qname("text")))
         for pos, text in texts.items():
             if pos in entries:
                 text += "\n——原批注——\n" + clean_text(_comment_text(entries[pos][1]))
@@ -306,26 +265,26 @@ class _Patcher:
             + "</commentList></comments>"
         )
         # Re-parse: the kept <text> elements carry the main namespace declaration with them.
-        doc_el = etree.fromstring(doc.encode("utf-8"), _PARSER)
+        doc_el = etree.fromstring(doc.encode("utf-8"), XML_PARSER)
         self.vml_block += 1
         if comments_part is None:
-            comments_part = _unique(pkg, "xl/comments_fs{}.xml")
-            _add_rel(rels, REL_COMMENTS, posixpath.relpath(comments_part, posixpath.dirname(part)))
+            comments_part = unique_name(pkg, "xl/comments_fs{}.xml")
+            add_rel(rels, REL_COMMENTS, posixpath.relpath(comments_part, posixpath.dirname(part)))
             self.ct.override(comments_part, CT_COMMENTS)
         if vml_part is None:
-            vml_part = _unique(pkg, "xl/drawings/vmlDrawing_fs{}.vml")
-            rid = _add_rel(rels, REL_VML, posixpath.relpath(vml_part, posixpath.dirname(part)))
+            vml_part = unique_name(pkg, "xl/drawings/vmlDrawing_fs{}.vml")
+            rid = add_rel(rels, REL_VML, posixpath.relpath(vml_part, posixpath.dirname(part)))
             self.ct.ensure_vml_default()
-            legacy = etree.Element(_m("legacyDrawing"))
+            legacy = etree.Element(qname("legacyDrawing"))
             legacy.set(f"{{{DOC_REL}}}id", rid)
-            after = [ch for ch in root if _local(ch) in _AFTER_LEGACY]
+            after = [ch for ch in root if local_name(ch) in AFTER_LEGACY]
             if after:
                 after[0].addprevious(legacy)
             else:
                 root.append(legacy)
         pkg.put(comments_part, doc_el)
         pkg.put(vml_part, _vml(shapes, self.vml_block))
-        pkg.put(_rels_path(part), rels)
+        pkg.put(rels_path_of(part), rels)
 
 
 def write_patched_copy(
@@ -333,17 +292,17 @@ def write_patched_copy(
 ) -> None:
     """Annotated copy of `original` at `out` (see the module docstring). Raises Unsupported."""
     with zipfile.ZipFile(original) as zin:
-        pkg = _Package(zin)
-        wb_part, wb, wb_rels = _workbook(pkg)
-        all_names = [s.get("name", "") for s in wb.find(_m("sheets"))]
+        pkg = Package(zin)
+        wb_part, wb, wb_rels = workbook_part(pkg)
+        all_names = [s.get("name", "") for s in wb.find(qname("sheets"))]
         if SUMMARY_SHEET in all_names:
             raise Unsupported("an earlier 审核结果 sheet")
-        sheets = _worksheets(wb, wb_rels, wb_part)
+        sheets = worksheet_parts(wb, wb_rels, wb_part)
         df = normalise(findings, all_names)
-        styles_part = _rel_target(pkg, wb_rels, wb_part, REL_STYLES)
+        styles_part = rel_target(pkg, wb_rels, wb_part, REL_STYLES)
         if styles_part is None or not pkg.exists(styles_part):
             raise Unsupported("no styles part")
-        styles = _Styles(pkg.xml(styles_part))
+        styles = Styles(pkg.xml(styles_part))
         patcher = _Patcher(pkg)
 
         by_cell, sheet_severity = marks_by_cell(df, sheets)
@@ -351,25 +310,12 @@ def write_patched_copy(
         for (sheet, ref), recs in by_cell.items():
             marks[sheet][ref] = recs
 
-        shared = _rel_target(pkg, wb_rels, wb_part, REL_SHARED)
-        if shared and pkg.exists(shared) and may_hold_id(pkg.read(shared)):
-            tree = pkg.xml(shared)
-            if _mask_tree(tree):
-                pkg.put(shared, tree)
-
         for name, part in sheets.items():
             data = pkg.read(part)
-            touched = name in sheet_severity
-            hinted = may_hold_id(data)
-            if touched or hinted:
-                root = etree.fromstring(data, _PARSER)
-                if hinted:
-                    _mask_tree(root)
-                if touched:
-                    tab = TAB_ERROR if ERROR in sheet_severity[name] else TAB_WARNING
-                    patcher.annotate_sheet(part, root, marks.get(name, {}), styles, tab)
-                else:
-                    _set_tab(root, None)
+            if name in sheet_severity:
+                root = etree.fromstring(data, XML_PARSER)
+                tab = TAB_ERROR if ERROR in sheet_severity[name] else TAB_WARNING
+                patcher.annotate_sheet(part, root, marks.get(name, {}), styles, tab)
                 pkg.put(part, root)
             else:
                 # Only ours may be the selected tab (several would open as a group).
@@ -377,18 +323,12 @@ def write_patched_copy(
                 if b"tabSelected" in head:
                     pkg.put(part, re.sub(rb'\s+tabSelected="[^"]*"', b"", head, count=4) + data[len(head) :])
 
-        for part in list(pkg.names):
-            # Existing notes may quote an ID as well.
-            is_note = part.startswith("xl/comments") and part.endswith(".xml") and part not in pkg.changed
-            if is_note and may_hold_id(pkg.read(part)):
-                tree = pkg.xml(part)
-                if _mask_tree(tree):
-                    pkg.put(part, tree)
-
         lay = summary_layout(df, explanations, meta, note=note, link_sheets=set(sheets))
-        _add_summary_sheet(patcher.ct, pkg, wb, wb_rels, lay, styles)
+        add_summary_sheet(patcher.ct, pkg, wb, wb_rels, lay, styles)
         pkg.put(styles_part, styles.root)
         pkg.put(wb_part, wb)
-        pkg.put(_rels_path(wb_part), wb_rels)
+        pkg.put(rels_path_of(wb_part), wb_rels)
         pkg.put("[Content_Types].xml", patcher.ct.root)
+        # Every text-bearing part, ours and theirs (cells, notes, names, properties…).
+        mask_package(pkg)
         pkg.write(Path(out))

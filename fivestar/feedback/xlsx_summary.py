@@ -20,26 +20,26 @@ from openpyxl.utils.cell import get_column_letter
 from fivestar.feedback.common import SUMMARY_SHEET
 from fivestar.feedback.summary_sheet import Layout, Style
 from fivestar.feedback.xlsx_parts import (
-    _AFTER_NAMES,
-    _FORMULA_LEAD,
+    AFTER_NAMES,
     CT_WORKSHEET,
     DOC_REL,
+    FORMULA_LEAD,
     MAIN,
     REL_WORKSHEET,
-    _add_rel,
-    _ContentTypes,
-    _local,
-    _m,
-    _Package,
-    _split,
-    _Styles,
-    _unique,
+    ContentTypes,
+    Package,
+    Styles,
+    add_rel,
+    local_name,
+    qname,
+    split_part_path,
+    unique_name,
 )
 
 # ---- the 审核结果 sheet as XML ---------------------------------------------------------
 
 
-def _summary_xml(lay: Layout, styles: _Styles) -> bytes:
+def _summary_xml(lay: Layout, styles: Styles) -> bytes:
     by_row: dict[int, list[tuple[int, Any, Style]]] = defaultdict(list)
     for (r, c), (value, style) in lay.cells.items():
         by_row[r].append((c, value, style))
@@ -64,7 +64,7 @@ def _summary_xml(lay: Layout, styles: _Styles) -> bytes:
         out.append(f'<row r="{r}"{ht}>')
         for c, value, style in sorted(by_row[r], key=lambda x: x[0]):
             ref = f"{get_column_letter(c)}{r}"
-            quote = isinstance(value, str) and value.startswith(_FORMULA_LEAD)
+            quote = isinstance(value, str) and value.startswith(FORMULA_LEAD)
             s = styles.summary(style, quote)
             sattr = f' s="{s}"' if s else ""
             if value is None or value == "":
@@ -97,24 +97,24 @@ def _summary_xml(lay: Layout, styles: _Styles) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def _add_summary_sheet(
-    ct: _ContentTypes, pkg: _Package, wb: Any, wb_rels: Any, lay: Layout, styles: _Styles
+def add_summary_sheet(
+    ct: ContentTypes, pkg: Package, wb: Any, wb_rels: Any, lay: Layout, styles: Styles
 ) -> None:
-    part = _unique(pkg, "xl/worksheets/sheet_fs{}.xml")
+    part = unique_name(pkg, "xl/worksheets/sheet_fs{}.xml")
     pkg.put(part, _summary_xml(lay, styles))
     ct.override(part, CT_WORKSHEET)
-    rid = _add_rel(wb_rels, REL_WORKSHEET, posixpath.relpath(part, "xl"))
-    sheets = wb.find(_m("sheets"))
+    rid = add_rel(wb_rels, REL_WORKSHEET, posixpath.relpath(part, "xl"))
+    sheets = wb.find(qname("sheets"))
     ids = [int(s.get("sheetId", "0")) for s in sheets]
-    new = etree.Element(_m("sheet"), name=SUMMARY_SHEET, sheetId=str(max(ids, default=0) + 1))
+    new = etree.Element(qname("sheet"), name=SUMMARY_SHEET, sheetId=str(max(ids, default=0) + 1))
     new.set(f"{{{DOC_REL}}}id", rid)
     sheets.insert(0, new)
 
     # Sheet-scoped names follow their sheet, which is now one position further.
-    names = wb.find(_m("definedNames"))
+    names = wb.find(qname("definedNames"))
     if names is None:
-        names = etree.Element(_m("definedNames"))
-        after = [ch for ch in wb if _local(ch) in _AFTER_NAMES]
+        names = etree.Element(qname("definedNames"))
+        after = [ch for ch in wb if local_name(ch) in AFTER_NAMES]
         if after:
             after[0].addprevious(names)
         else:
@@ -123,20 +123,20 @@ def _add_summary_sheet(
         if dn.get("localSheetId") is not None:
             dn.set("localSheetId", str(int(dn.get("localSheetId")) + 1))
     quoted = "'" + SUMMARY_SHEET + "'"
-    pt = etree.SubElement(names, _m("definedName"), name="_xlnm.Print_Titles", localSheetId="0")
+    pt = etree.SubElement(names, qname("definedName"), name="_xlnm.Print_Titles", localSheetId="0")
     pt.text = f"{quoted}!${lay.print_title_row}:${lay.print_title_row}"
     if lay.auto_filter:
         a, b = lay.auto_filter.split(":")
-        (r1, c1), (r2, c2) = _split(a), _split(b)
-        fd = etree.SubElement(names, _m("definedName"), name="_xlnm._FilterDatabase", localSheetId="0")
+        (r1, c1), (r2, c2) = split_part_path(a), split_part_path(b)
+        fd = etree.SubElement(names, qname("definedName"), name="_xlnm._FilterDatabase", localSheetId="0")
         fd.set("hidden", "1")
         fd.text = f"{quoted}!${get_column_letter(c1)}${r1}:${get_column_letter(c2)}${r2}"
 
-    views = wb.find(_m("bookViews"))
+    views = wb.find(qname("bookViews"))
     if views is None:
-        views = etree.Element(_m("bookViews"))
+        views = etree.Element(qname("bookViews"))
         sheets.addprevious(views)
-        etree.SubElement(views, _m("workbookView"))
+        etree.SubElement(views, qname("workbookView"))
     for view in views:
         view.set("activeTab", "0")
         view.set("firstSheet", "0")
@@ -185,13 +185,13 @@ _EMPTY = {
 
 def write_summary_workbook(out: Path, lay: Layout) -> Path:
     """A workbook holding only the 审核结果 sheet of `lay`, written to `out`."""
-    pkg = _Package(None)
+    pkg = Package(None)
     for name, xml in _EMPTY.items():
         pkg.put(name, etree.fromstring(xml.encode("utf-8")))
-    ct = _ContentTypes(pkg.xml("[Content_Types].xml"))
+    ct = ContentTypes(pkg.xml("[Content_Types].xml"))
     wb, wb_rels = pkg.xml("xl/workbook.xml"), pkg.xml("xl/_rels/workbook.xml.rels")
-    styles = _Styles(pkg.xml("xl/styles.xml"))
-    _add_summary_sheet(ct, pkg, wb, wb_rels, lay, styles)
+    styles = Styles(pkg.xml("xl/styles.xml"))
+    add_summary_sheet(ct, pkg, wb, wb_rels, lay, styles)
     for name, el in (
         ("xl/workbook.xml", wb),
         ("xl/_rels/workbook.xml.rels", wb_rels),

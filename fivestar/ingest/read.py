@@ -15,20 +15,19 @@ that have blank cells (error cells and formulas without a cached value read as b
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import python_calamine as pc
 
 from fivestar import cells
-from fivestar.config import Column, Limits, Rulebook, SheetSpec
+from fivestar.config import Limits, Rulebook, SheetSpec
 from fivestar.findings import ERROR, WARNING, col_letter, finding, make_findings
+from fivestar.ingest.columns import TYPED, empty_sheet_frame, is_blank, parse_column, transpose_rows
 from fivestar.ingest.xlsx_meta import XlsxParts, check_container
 
 log = logging.getLogger(__name__)
@@ -157,7 +156,7 @@ class _Reader:
         for n, row in enumerate(sheet.iter_rows(), start=1):
             if n == 1:
                 header = pad + list(row)
-            elif not all(map(_is_blank, row)):
+            elif not all(map(is_blank, row)):
                 data.append((n, pad + row if pad else list(row)))
                 if len(data) > limit:
                     self._f(
@@ -184,7 +183,7 @@ class _Reader:
                     )
                     self.out.fatal = True
                 else:
-                    self.out.frames[key] = _empty_frame(spec)
+                    self.out.frames[key] = empty_sheet_frame(spec)
                 continue
             rows = self._sheet_rows(actual)
             if rows is None:
@@ -213,7 +212,7 @@ class _Reader:
             if f and f["key"] not in self.out.cover:
                 raw = r[1] if len(r) > 1 else None
                 text = cells.to_code(raw) if f["key"] == "county_code" else cells.clean_text(raw)
-                if f["key"] != "county_code" and cells.mask_ids_in(text) != text:
+                if cells.mask_ids_in(text) != text:
                     text = cells.mask_ids_in(text)
                     self._f(
                         WARNING,
@@ -236,7 +235,7 @@ class _Reader:
     ) -> pd.DataFrame | None:
         sheet = spec.sheet
         if all(cells.is_blank(v) for v in header) and spec.may_be_empty and not data:
-            return _empty_frame(spec)
+            return empty_sheet_frame(spec)
         by_norm: dict[str, list[int]] = {}
         for i, h in enumerate(header):
             if not cells.is_blank(h):
@@ -294,12 +293,12 @@ class _Reader:
             else set()
         )
         problems: dict[tuple[int, str], str | None] | None = None
-        columns = _columns([r for _, r in data])
+        columns = transpose_rows([r for _, r in data])
         for col in spec.columns:
             i = positions[col.key]
             raw = columns(i)
             letter = col_letter(i)
-            values, issues, warns = _parse_column(col, raw, excel_rows, letter, pct, key, self.id_key)
+            values, issues, warns = parse_column(col, raw, excel_rows, letter, pct, key, self.id_key)
             blank = (cells.BLANK in issues) if col.type in TYPED else (None in values)
             if blank:  # exactly the columns with a blank cell (each parser reports those)
                 # The fast reader returns error cells (#DIV/0!) and formulas without a
@@ -309,10 +308,10 @@ class _Reader:
                 if problems and any(problems.get((n, letter)) for n in excel_rows):
                     # An error cell reads as its text ('#DIV/0!'); formulas stay blank.
                     raw = [
-                        (problems.get((n, letter)) or v) if _is_blank(v) else v
+                        (problems.get((n, letter)) or v) if is_blank(v) else v
                         for v, n in zip(raw, excel_rows, strict=True)
                     ]
-                    values, issues, warns = _parse_column(col, raw, excel_rows, letter, pct, key, self.id_key)
+                    values, issues, warns = parse_column(col, raw, excel_rows, letter, pct, key, self.id_key)
             if problems and col.type in TYPED:
                 issues = [
                     cells.FORMULA_NO_VALUE
@@ -338,164 +337,3 @@ class _Reader:
 
     def _actual(self, sheet: str) -> str:
         return self.names.get(cells.normalise_header(sheet), sheet)
-
-
-def _empty_frame(spec: SheetSpec) -> pd.DataFrame:
-    cols: dict[str, Any] = {"_row": pd.array([], dtype="int64")}
-    for c in spec.columns:
-        if c.type in ("int", "num", "rate", "yesno"):
-            cols[c.key] = pd.array([], dtype="float64")
-        elif c.type == "date":
-            cols[c.key] = pd.array([], dtype="datetime64[ns]")
-        else:
-            cols[c.key] = pd.array([], dtype=object)
-        for suffix in ("__issue", "__warn", "__raw"):
-            cols[c.key + suffix] = pd.array([], dtype=object)
-    return pd.DataFrame(cols)
-
-
-TYPED = ("int", "num", "rate", "yesno", "date")  # parsed to a value; the rest is text
-
-
-def _columns(rows: list[list[Any]]) -> Any:
-    """Column getter over the data rows: i → that column's cells (None past a row's end).
-
-    calamine gives rows of one width, so one transposition serves every column.
-    """
-    widths = {len(r) for r in rows}
-    if len(widths) == 1:
-        width = widths.pop()
-        transposed = list(zip(*rows, strict=True))
-        return lambda i: list(transposed[i]) if i < width else [None] * len(rows)
-    return lambda i: [r[i] if i < len(r) else None for r in rows]
-
-
-def _is_blank(v: Any) -> bool:
-    """cells.is_blank, with the common cases decided without a call or a copy."""
-    if v is None:
-        return True
-    if v.__class__ is str:
-        if not v:
-            return True
-        c = v[0]
-        # A first character that survives clean_text (not space, BOM or zero-width) decides it.
-        if not c.isspace() and c != "\ufeff" and c != "\u200b":
-            return False
-    elif v.__class__ is float:
-        return v != v
-    elif v.__class__ in (int, bool, dt.datetime, dt.date):
-        return False
-    return cells.is_blank(v)
-
-
-def _text_cell(v: Any, t: str, key: str, id_key: str) -> tuple[str | None, str | None]:
-    """(text, warn) of one code/choice/text cell; None for a blank one."""
-    if _is_blank(v):
-        return None, None
-    if t == "code":
-        if v.__class__ is str and v.isascii() and v.isdigit():
-            return v, None  # already what to_code would give
-        return cells.to_code(v), None
-    s = cells.clean_text(v)
-    masked = cells.mask_id(s) if cells.is_resident_id(s) else cells.mask_ids_in(s)
-    if masked == s:
-        return s, None
-    # An ID never travels further: the subject's id becomes a keyed hash,
-    # any other text keeps its masked form.
-    if key == "subject_id":
-        return cells.hash_id(s, id_key), cells.ID_HASHED
-    return masked, cells.ID_MASKED
-
-
-def _parse_column(
-    col: Column,
-    raw: list[Any],
-    rows: list[int],
-    letter: str,
-    pct: set[tuple[int, str]],
-    sheet_key: str,
-    id_key: str,
-) -> tuple[Any, list[str | None], list[str | None]]:
-    """Typed values (float64 array, dates, or a list of texts), issue and warn codes.
-
-    Every parse is a pure function of the cell value (and, for rates, of the cell's %
-    format), so repeated values (codes, choices, names, item codes) are parsed once per
-    column and looked up after that; plain numbers and dates take a direct path.
-    """
-    n = len(raw)
-    issues: list[str | None] = [None] * n
-    warns: list[str | None] = [None] * n
-    t = col.type
-    memo: dict[Any, Any] = {}
-    if t in ("int", "num", "rate"):
-        out: list[float | None] = [None] * n
-        integer = t == "int"
-        for j, v in enumerate(raw):
-            tv = v.__class__
-            if (tv is float or tv is int) and t != "rate":
-                x = float(v)
-                out[j] = x
-                if integer and not x.is_integer():
-                    issues[j] = cells.NOT_INTEGER
-                continue
-            if t == "rate":
-                pc_ = (rows[j], letter) in pct if pct else False
-                k = (tv, v, pc_)
-                try:
-                    hit = memo.get(k)
-                except TypeError:  # an unhashable value: parse it directly
-                    hit, k = None, None
-                if hit is None:
-                    hit = cells.parse_rate(v, percent_cell=pc_)
-                    if k is not None:
-                        memo[k] = hit
-            else:
-                k = (tv, v)
-                try:
-                    hit = memo.get(k)
-                except TypeError:
-                    hit, k = None, None
-                if hit is None:
-                    hit = cells.parse_number(v, integer=integer)
-                    if k is not None:
-                        memo[k] = hit
-            out[j], issues[j], warns[j] = hit
-        return _floats(out), issues, warns
-    if t == "yesno":
-        out = [None] * n
-        for j, v in enumerate(raw):
-            k = (v.__class__, v)
-            hit = memo.get(k)
-            if hit is None:
-                hit = memo[k] = cells.parse_yesno(v)
-            out[j], issues[j] = hit
-        return _floats(out), issues, warns
-    if t == "date":
-        dates: list[dt.date | None] = [None] * n
-        for j, v in enumerate(raw):
-            tv = v.__class__
-            if tv is dt.datetime:
-                dates[j] = v.date()
-            elif tv is dt.date:
-                dates[j] = v
-            else:
-                k = (tv, v)
-                hit = memo.get(k)
-                if hit is None:
-                    hit = memo[k] = cells.parse_date(v)
-                dates[j], issues[j] = hit
-        return dates, issues, warns
-    # Text-like columns: codes, choices, free text.
-    texts: list[str | None] = [None] * n
-    for j, v in enumerate(raw):
-        k = (v.__class__, v)
-        hit = memo.get(k)
-        if hit is None:
-            hit = memo[k] = _text_cell(v, t, col.key, id_key)
-        texts[j], warns[j] = hit
-    return texts, issues, warns
-
-
-def _floats(values: list[float | None]) -> Any:
-    """float64 array with NaN for None."""
-    return np.array([np.nan if x is None else x for x in values], dtype="float64")

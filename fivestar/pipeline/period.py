@@ -38,6 +38,12 @@ CHUNK = 20
 HELPER_MODULES = ("fivestar.feedback.stage", "fivestar.derive")
 
 
+def failure(county_code: str, period: str, version: int, file_name: str, error: str) -> Outcome:
+    """A version the run could not process (unreadable, not archived): logged for IT."""
+    log.error("county %s %s v%s failed: %s (%s)", county_code, period, version, error, file_name)
+    return Outcome.failed(county_code, period, version, file_name, error)
+
+
 def reader_setup(ctx: RunContext) -> tuple[object, ...]:
     """The arguments every reader worker of this run starts with (made once per run)."""
     s = ctx.settings
@@ -54,9 +60,7 @@ def read_period(
     """Archive, then read each version (the per-file rules run in the readers too).
     A version that could not be archived (a full disk) fails for its county only."""
     done, unarchived = archive_many(batch, ctx.settings.archive_dir)
-    lost = [
-        Outcome.failed(fv.county_code, fv.period, fv.version, fv.file_name, err) for fv, err in unarchived
-    ]
+    lost = [failure(fv.county_code, fv.period, fv.version, fv.file_name, err) for fv, err in unarchived]
     jobs = [
         (path, fv.sha256, (fv.county_code, fv.period, fv.version, priors.get(fv.county_code, Prior())))
         for fv, path in done

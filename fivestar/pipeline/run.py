@@ -16,15 +16,17 @@ from fivestar.context import RunContext
 from fivestar.ingest.discover import Discovery, discover
 from fivestar.ingest.files import reader_state
 from fivestar.pipeline.derive_stage import DeriveAhead, derive_all, shares_derivation
-from fivestar.pipeline.period import HELPER_MODULES, process_period, reader_setup
+from fivestar.pipeline.period import HELPER_MODULES, failure, process_period, reader_setup
 from fivestar.pipeline.progress import tracking
 from fivestar.pipeline.results import Outcome, RunResult
 from fivestar.pipeline.stages import Stage, call
 from fivestar.run_params import RunParams
 from fivestar.runtime import Executor
 from fivestar.summary import build_summary
-from fivestar.warehouse.load import finish_run, known_versions, start_run, sync_registry
+from fivestar.warehouse.facts import known_versions
 from fivestar.warehouse.lock import run_lock
+from fivestar.warehouse.registry import sync_registry
+from fivestar.warehouse.runs import finish_run, start_run
 
 
 def start(ctx: RunContext, params: RunParams) -> str:
@@ -73,7 +75,7 @@ def run_pipeline(
                 outcomes += process_period(ctx, executor, stage, run_id, setup, batch, last)
             # Files that could not even be read: each its county's failure, the run goes on.
             outcomes += [
-                Outcome.failed(p.county_code, p.period, p.version, p.file_name, p.error) for p in found.failed
+                failure(p.county_code, p.period, p.version, p.file_name, p.error) for p in found.failed
             ]
             derived = stage("derive", derive_all, ctx, executor, run_id, ahead)
             rows = [o.row() for o in outcomes]

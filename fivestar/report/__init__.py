@@ -1,7 +1,7 @@
 """The leaders' report (`fivestar report`): HTML and XLSX in Chinese, or one branch's card.
 
-In: the warehouse (FIVESTAR_WAREHOUSE_URL; only the `rpt_*` views plus the derived tables
-named in `data.SOURCES`), the rulebook in FIVESTAR_CONFIG_DIR (star list, award threshold,
+In: the warehouse (FIVESTAR_WAREHOUSE_URL; only the `rpt_*` views, listed per section in
+`data.SOURCES`), the rulebook in FIVESTAR_CONFIG_DIR (star list, award threshold,
 incentive amounts), a year and an optional as-of month. Out: files in the output folder:
 `fivestar_report_<year>_<as-of>.html` (self-contained: inline CSS and SVG, no scripts) and
 `.xlsx` (same tables), or `branch_<code>_<year>.html` with `--branch`.

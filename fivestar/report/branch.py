@@ -4,11 +4,11 @@ In: a warehouse Engine, a branch code, a year and optional as-of month, the rule
 Out: `build_branch_data(...)`, a plain dict, and `render_branch_html(...)`, a
 self-contained Chinese HTML page.
 
-Sources: the rating and stars from `rpt_branch_rating` / `rpt_branch_star` (or, for an
-earlier `--as-of`, the derived `branch_rating` / `branch_star` rows of that month);
-per-indicator points and hints from `branch_indicator_score`; history from
-`branch_rating` + `branch_star` (every as-of month of every year); changes from
-`branch_change`; points from `rpt_points_tally` and `branch_points`.
+Sources (rpt_* views only): the rating and stars from `rpt_branch_rating` /
+`rpt_branch_star` (or, for an earlier `--as-of`, `rpt_rating_history` / `rpt_star_history`
+rows of that month); per-indicator points and hints from `rpt_indicator_score`; history
+from `rpt_rating_history` + `rpt_star_history` (every as-of month of every year); changes
+from `rpt_branch_change`; points from `rpt_points_tally` and `rpt_branch_points`.
 """
 
 from __future__ import annotations
@@ -19,18 +19,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from fivestar.config import Rulebook
-from fivestar.report.data import (
-    ReportError,
-    _bool,
-    _codes,
-    _py,
-    _read,
-    _records,
-    current_ratings,
-    resolve_year,
+from fivestar.report.data import current_ratings, resolve_year
+from fivestar.report.html import JINJA_ENV, html_table
+from fivestar.report.queries import ReportError, as_bool, as_codes, py_value, read, records
+from fivestar.report.table_specs import LEVEL_NAME, Col
+
+CARD_SOURCE = (
+    "rpt_branch_rating、rpt_branch_star（本期评定）；rpt_indicator_score（分项得分）；"
+    "rpt_rating_history、rpt_star_history（历次评定）；rpt_branch_change（星级变化）；"
+    "rpt_points_tally、rpt_branch_points（积分）"
 )
-from fivestar.report.html import _ENV, html_table
-from fivestar.report.tables import LEVEL_NAME, Col
 
 CARD_TABLES: dict[str, tuple[str, tuple[Col, ...]]] = {
     "stars": (
@@ -112,9 +110,7 @@ def build_branch_data(
     """Everything on one branch's card for `year` as of `as_of` (None = latest)."""
     code = str(branch_code).strip()
     if year is None and as_of is None:
-        got = _read(engine, "SELECT MAX(year) AS y FROM rpt_branch_rating WHERE branch_code = :c", c=code)[
-            "y"
-        ]
+        got = read(engine, "SELECT MAX(year) AS y FROM rpt_branch_rating WHERE branch_code = :c", c=code)["y"]
         if got.isna().all():
             raise ReportError(f"支部 {code} 没有任何评定数据")
         year = int(got.iloc[0])
@@ -123,7 +119,7 @@ def build_branch_data(
     mine = ratings[ratings["branch_code"] == code]
     if mine.empty:
         raise ReportError(f"支部 {code} 在 {year} 年{'截至' + as_of if as_of else ''}没有评定数据")
-    rating = _records(mine)[0]
+    rating = records(mine)[0]
     threshold = float(rb.settings.get("award_threshold", 80))
     star_order = {c: i for i, c in enumerate(rb.stars["code"])}
 
@@ -131,7 +127,7 @@ def build_branch_data(
     s["_o"] = s["star_code"].map(star_order).fillna(99)
     s = s.sort_values("_o")
     star_rows = []
-    for r in _records(s.drop(columns="_o")):
+    for r in records(s.drop(columns="_o")):
         r["status"] = _status(r)
         r["gap"] = None if r["awarded"] else max(0.0, round(threshold - float(r["total_score"]), 2))
         star_rows.append(r)
@@ -140,9 +136,9 @@ def build_branch_data(
     if nxt:
         nxt = {**nxt, "total_score_text": f"{nxt['total_score']:.2f}", "gap_text": f"{nxt['gap']:.2f}"}
 
-    ind = _read(
+    ind = read(
         engine,
-        "SELECT * FROM branch_indicator_score WHERE year = :y AND as_of_period = :p AND branch_code = :c",
+        "SELECT * FROM rpt_indicator_score WHERE year = :y AND as_of_period = :p AND branch_code = :c",
         y=year,
         p=rating["as_of_period"],
         c=code,
@@ -158,16 +154,16 @@ def build_branch_data(
         for v, rule in zip(ind["value"], ind["rule"], strict=True)
     ]
 
-    hist = _read(
+    hist = read(
         engine,
-        "SELECT year, as_of_period, is_final, months_accepted, star_level FROM branch_rating "
+        "SELECT year, as_of_period, is_final, months_accepted, star_level FROM rpt_rating_history "
         "WHERE branch_code = :c ORDER BY year, as_of_period",
         c=code,
     )
-    hist["is_final"] = _bool(hist["is_final"])
-    held = _read(
+    hist["is_final"] = as_bool(hist["is_final"])
+    held = read(
         engine,
-        "SELECT year, as_of_period, star_code FROM branch_star WHERE branch_code = :c AND awarded = :t",
+        "SELECT year, as_of_period, star_code FROM rpt_star_history WHERE branch_code = :c AND awarded = :t",
         c=code,
         t=True,
     )
@@ -179,16 +175,18 @@ def build_branch_data(
     ]
     hist["final"] = hist["is_final"].map({True: "是", False: ""})
 
-    ch = _read(
+    ch = read(
         engine,
-        "SELECT * FROM branch_change WHERE branch_code = :c ORDER BY year, as_of_period, basis",
+        "SELECT * FROM rpt_branch_change WHERE branch_code = :c ORDER BY year, as_of_period, basis",
         c=code,
     )
     ch = ch[(ch["stars_gained"].fillna("") != "") | (ch["stars_lost"].fillna("") != "")].copy()
     ch["basis_label"] = ch["basis"].map({"prev_year": "较上年", "prev_month": "较上月"})
 
-    pts = _read(engine, "SELECT * FROM rpt_points_tally WHERE branch_code = :c ORDER BY period", c=code)
-    bp = _read(engine, "SELECT period, participation_rate FROM branch_points WHERE branch_code = :c", c=code)
+    pts = read(engine, "SELECT * FROM rpt_points_tally WHERE branch_code = :c ORDER BY period", c=code)
+    bp = read(
+        engine, "SELECT period, participation_rate FROM rpt_branch_points WHERE branch_code = :c", c=code
+    )
     rate = dict(zip(bp["period"], bp["participation_rate"], strict=True))
     point_rows = []
     for period, g in pts.groupby("period", sort=True):
@@ -198,15 +196,15 @@ def build_branch_data(
         point_rows.append(
             {
                 "period": period,
-                "branch_earned": _py(br["earned"].sum()) if len(br) else None,
-                "branch_deducted": _py(br["deducted"].sum()) if len(br) else None,
-                "branch_balance": _py(br["balance"].iloc[-1]) if len(br) else None,
+                "branch_earned": py_value(br["earned"].sum()) if len(br) else None,
+                "branch_deducted": py_value(br["deducted"].sum()) if len(br) else None,
+                "branch_balance": py_value(br["balance"].iloc[-1]) if len(br) else None,
                 "members": len(mem),
-                "members_earned": _py(mem["earned"].sum()),
+                "members_earned": py_value(mem["earned"].sum()),
                 "households": len(hh),
-                "households_earned": _py(hh["earned"].sum()),
-                "redeemed": _py(g["redeemed"].sum()),
-                "participation_rate": _py(rate.get(period)),
+                "households_earned": py_value(hh["earned"].sum()),
+                "redeemed": py_value(g["redeemed"].sum()),
+                "participation_rate": py_value(rate.get(period)),
             }
         )
 
@@ -215,12 +213,13 @@ def build_branch_data(
         "year": year,
         "mode": mode,
         "generated_at": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "source": CARD_SOURCE,
         "level_name": LEVEL_NAME.get(int(rating["star_level"]), str(rating["star_level"])),
         "stars": star_rows,
         "next": nxt,
-        "indicators": _records(_codes(ind, "branch_code")),
-        "history": _records(hist),
-        "changes": _records(ch),
+        "indicators": records(as_codes(ind, "branch_code")),
+        "history": records(hist),
+        "changes": records(ch),
         "points": point_rows,
     }
 
@@ -238,8 +237,8 @@ def render_branch_html(b: dict[str, Any]) -> str:
         for key, (sheet, cols) in CARD_TABLES.items()
     }
     title = f"{b['branch_name'] or b['branch_code']} · 支部创星档案（{b['year']}年）"
-    source = (
-        "rpt_branch_rating、rpt_branch_star（本期评定）；branch_indicator_score（分项得分）；"
-        "branch_rating、branch_star（历次评定）；branch_change（星级变化）；rpt_points_tally、branch_points（积分）"
+    return (
+        JINJA_ENV.get_template("branch.html")
+        .render(b=b, title=title, tables=tables, source=b["source"])
+        .lstrip()
     )
-    return _ENV.get_template("branch.html").render(b=b, title=title, tables=tables, source=source).lstrip()

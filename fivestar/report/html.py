@@ -14,12 +14,12 @@ from typing import Any
 from jinja2 import DictLoader, Environment, StrictUndefined
 
 from fivestar.report import charts
-from fivestar.report.tables import LEVELS, TABLES, Col, star_table
+from fivestar.report.table_specs import LEVELS, TABLES, Col, star_table
 from fivestar.report.templates import TEMPLATES
 
 HTML_ROW_LIMIT = 200  # long lists (changes, near misses) are cut in the page; the XLSX has all rows
 
-_ENV = Environment(
+JINJA_ENV = Environment(
     loader=DictLoader(TEMPLATES),
     autoescape=True,  # '<script>' in a branch name must stay text
     undefined=StrictUndefined,
@@ -228,7 +228,7 @@ def render_report_html(d: dict[str, Any]) -> str:
     final = "年终评定" if d["is_final"] else "年度至今评定"
     subtitle = f"数据截至 {d['as_of']}（{final}，各县以其最新有效月份为准）"
     return (
-        _ENV.get_template("report.html")
+        JINJA_ENV.get_template("report.html")
         .render(
             d=d,
             title=title,

@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from fivestar.report.html import SOURCE_LABELS, report_tables
-from fivestar.report.tables import Col
+from fivestar.report.table_specs import Col
 
 FORMULA_CHARS = ("=", "+", "-", "@")
 NUMBER_FORMATS = {

@@ -24,6 +24,8 @@ def issue_message(code: str, header: str, shown: str, expected: str) -> str:
         return f"“{header}”是公式但没有计算结果，请在Excel中重新计算后保存"
     if code == cells.NOT_YESNO:
         return f"“{header}”应填写“是”或“否”，当前为“{shown}”"
+    if code == cells.TOO_LONG:
+        return f"“{header}”的数字长达15位以上（疑似身份证号），未予读取；请填写正确的数值，不要填写身份证号"
     if code == cells.BAD_DATE:
         return f"“{header}”无法识别为日期，当前为“{shown}”；请填写如2026-11-03的日期"
     return f"“{header}”填写有误，当前为“{shown}”；{expected}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from fivestar.validate.inputs import Prior
-from fivestar.warehouse.load import current_facts, previous_accepted_period
+from fivestar.warehouse.facts import current_facts, previous_accepted_period
 
 
 def load_priors(engine: Engine, county_codes: list[str], period: str) -> dict[str, Prior]:

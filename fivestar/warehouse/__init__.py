@@ -13,17 +13,12 @@ PostgreSQL. Typical run:
 
 from fivestar.warehouse.bulk import insert_frame
 from fivestar.warehouse.engine import WarehouseUnavailable, check_reachable, make_engine, safe_url
-from fivestar.warehouse.load import (
-    current_facts,
-    finish_run,
-    known_versions,
-    load_version,
-    previous_accepted_period,
-    start_run,
-    sync_registry,
-)
+from fivestar.warehouse.facts import current_facts, known_versions, previous_accepted_period
+from fivestar.warehouse.load import load_version
 from fivestar.warehouse.lock import RunLocked, run_lock
+from fivestar.warehouse.registry import sync_registry
 from fivestar.warehouse.retry import retrying, with_retry
+from fivestar.warehouse.runs import finish_run, start_run
 from fivestar.warehouse.schema import ensure_schema
 
 __all__ = [

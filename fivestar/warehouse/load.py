@@ -1,34 +1,31 @@
-"""Loading facts of submission versions, and reading back current facts.
+"""Loading the facts of submission versions (one transaction per version).
 
 In: a submission record (dict), its fact frames (roster, indicators, ledger, vetoes,
 explanations; design.md shapes plus provenance columns) and its findings frame.
 Out: warehouse rows written in one transaction per version, with the version statuses
 of that county-month recomputed (submission.md: the current version is the
 highest-numbered accepted one; older accepted ones are `superseded`), and a
-`derive_queue` entry. Readers: `known_versions`, `current_facts`,
-`previous_accepted_period` (`current_facts(..., county_codes=[...], lean=True)` reads many
-counties' design.md columns at once, through COPY on PostgreSQL). Also the registry copy
-and the `run` log.
+`derive_queue` entry (`enqueue`). Reading facts back: `facts.py`; the run log:
+`runs.py`; the registry copy: `registry.py`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import DateTime, bindparam, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from fivestar.status import ACCEPTED_STATUSES_SQL
 from fivestar.status import SubmissionStatus as S
-from fivestar.warehouse import dialect, tables
+from fivestar.warehouse import tables
 from fivestar.warehouse.bulk import insert_frame
-from fivestar.warehouse.retry import retrying, with_retry
+from fivestar.warehouse.retry import with_retry
+from fivestar.warehouse.timestamps import local_naive, now, timestamp_text
+
+# The noqa'd imports above keep those names importable from here until flows/ and tasks/
+# import them from fivestar.warehouse (or facts/runs/registry); nothing else should.
 
 LOAD_TRIES = 5
 
@@ -54,29 +51,6 @@ _INT_COLUMNS = {
 
 
 # ----------------------------------------------------------------------------- helpers
-def now() -> dt.datetime:
-    """Naive local time, second precision: the warehouse's timestamp convention."""
-    return dt.datetime.now().replace(microsecond=0)
-
-
-def _local_naive(value: Any) -> Any:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, str):
-        value = pd.Timestamp(value)
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        # TIMESTAMP columns hold no zone: store the local wall time.
-        value = value.astimezone().replace(tzinfo=None)
-    return value
-
-
-def _ts(sql: str, *names: str) -> Any:
-    """text() whose named parameters are timestamps (SQLite stores them as ISO text)."""
-    return text(sql).bindparams(*(bindparam(n, type_=DateTime()) for n in names))
-
-
 def year_of(period: str) -> int:
     return int(str(period)[:4])
 
@@ -93,7 +67,7 @@ def enqueue(conn: Connection, pairs: Iterable[tuple[str, int]]) -> None:
     rows = [{"c": c, "y": int(y), "t": now()} for c, y in sorted(set(pairs))]
     if rows:
         conn.execute(
-            _ts(
+            timestamp_text(
                 "INSERT INTO derive_queue (county_code, year, enqueued_at) VALUES (:c, :y, :t) "
                 "ON CONFLICT (county_code, year) DO NOTHING",
                 "t",
@@ -106,201 +80,6 @@ def _cell_only(cell: Any) -> str:
     # rpt_dq_issue promises 'F12', never '村指标!F12'.
     s = "" if cell is None or (not isinstance(cell, str) and pd.isna(cell)) else str(cell)
     return s.rsplit("!", 1)[-1]
-
-
-# ----------------------------------------------------------------------------- readers
-@retrying
-def known_versions(engine: Engine) -> pd.DataFrame:
-    """Every recorded version: county_code, period, version, file_sha256, status, file_name."""
-    with engine.connect() as conn:
-        df = pd.read_sql(
-            text(
-                "SELECT county_code, period, version, file_sha256, status, file_name "
-                "FROM submission ORDER BY county_code, period, version"
-            ),
-            conn,
-        )
-    df["version"] = df["version"].astype(int)
-    return df
-
-
-@retrying
-def previous_accepted_period(engine: Engine, county_code: str, period: str) -> str | None:
-    """The nearest month before `period` that has a current version for this county."""
-    with engine.connect() as conn:
-        return conn.execute(
-            text(
-                "SELECT MAX(period) FROM submission "
-                f"WHERE county_code = :c AND period < :p AND status IN {ACCEPTED_STATUSES_SQL}"
-            ),
-            {"c": county_code, "p": period},
-        ).scalar_one_or_none()
-
-
-_FACT_SELECT = {
-    # design.md fact-frame columns first, provenance after.
-    "roster": (
-        "roster",
-        [
-            "county_code", "period", "version", "branch_code", "branch_name", "branch_type",
-            "township", "members", "households", "secretary_name", "secretary_age", "sheet_row",
-        ],
-        "f.county_code, f.period, f.sheet_row, f.branch_code",
-    ),
-    "indicators": (
-        "indicator_value",
-        [
-            "county_code", "period", "version", "branch_code", "indicator_key", "value",
-            "sheet", "sheet_row", "cell",
-        ],
-        "f.county_code, f.period, f.branch_code, f.indicator_key",
-    ),
-    "ledger": (
-        "ledger",
-        [
-            "county_code", "period", "version", "seq", "event_date", "branch_code",
-            "subject_type", "subject_id", "item_code", "points", "note", "sheet_row",
-        ],
-        "f.county_code, f.period, f.event_date, f.seq",
-    ),
-    "vetoes": (
-        "vetoes",
-        ["county_code", "period", "version", "seq", "event_date", "branch_code", "veto_code", "note", "sheet_row"],
-        "f.county_code, f.period, f.seq",
-    ),
-    "explanations": (
-        "explanations",
-        ["county_code", "period", "version", "seq", "location", "note", "sheet_row"],
-        "f.county_code, f.period, f.seq",
-    ),
-}  # fmt: skip
-
-
-def _int_column(s: pd.Series) -> pd.Series:
-    s = pd.to_numeric(s)
-    return s.astype("int64") if not s.isna().any() else s.astype("Int64")
-
-
-_INT_FACT_COLUMNS = ("version", "seq", "members", "households", "secretary_age", "sheet_row")
-_FLOAT_FACT_COLUMNS = ("value", "points")
-
-
-def _typed_facts(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    for c in _INT_FACT_COLUMNS:
-        if c in df:
-            df[c] = _int_column(df[c])
-    for c in _FLOAT_FACT_COLUMNS:
-        if c in df:
-            df[c] = pd.to_numeric(df[c]).astype("float64")
-    if "event_date" in df:
-        df["event_date"] = pd.to_datetime(df["event_date"]).astype("datetime64[ns]")
-    return df
-
-
-# The design.md fact frames (what scoring and tallies read): no provenance, no free text.
-LEAN_COLUMNS = {
-    "roster": (
-        "county_code", "period", "version", "branch_code", "branch_name", "branch_type",
-        "township", "members", "households",
-    ),
-    "indicators": ("county_code", "period", "version", "branch_code", "indicator_key", "value"),
-    "ledger": (
-        "county_code", "period", "version", "seq", "event_date", "branch_code", "subject_type",
-        "subject_id", "item_code", "points",
-    ),
-    "vetoes": ("county_code", "period", "version", "seq", "event_date", "branch_code", "veto_code"),
-}  # fmt: skip
-
-
-@retrying
-def current_facts(
-    engine: Engine,
-    county_code: str | None = None,
-    periods: list[str] | None = None,
-    *,
-    county_codes: Iterable[str] | None = None,
-    lean: bool = False,
-) -> dict[str, pd.DataFrame]:
-    """Fact frames (roster, indicators, ledger, vetoes, explanations) of current versions.
-
-    Current = status accepted or accepted_with_warnings (one per county-month).
-    `county_codes`: several counties at once (with or instead of `county_code`).
-    `lean`: only the design.md columns of roster, indicators, ledger and vetoes (what
-    derivation reads; no provenance or free text, and no explanations frame).
-    """
-    counties = None
-    if county_codes is not None:
-        counties = sorted({*county_codes, *([county_code] if county_code is not None else [])})
-    out: dict[str, pd.DataFrame] = {}
-    with engine.connect() as conn:
-        for name, (table, cols, order) in _FACT_SELECT.items():
-            if lean:
-                if name not in LEAN_COLUMNS:
-                    continue
-                cols = [c for c in cols if c in LEAN_COLUMNS[name]]
-            where = [f"s.status IN {ACCEPTED_STATUSES_SQL}"]
-            params: dict[str, Any] = {}
-            if counties is not None:
-                where.append("f.county_code IN :counties")
-                params["counties"] = counties or ["-"]
-            elif county_code is not None:
-                where.append("f.county_code = :county")
-                params["county"] = county_code
-            if periods is not None:
-                where.append("f.period IN :periods")
-                params["periods"] = list(periods) or ["-"]
-            select = (
-                f"SELECT {', '.join('f.' + c for c in cols)} FROM {table} f "
-                "JOIN submission s ON s.county_code = f.county_code AND s.period = f.period "
-                "AND s.version = f.version "
-                f"WHERE {' AND '.join(where)} ORDER BY {order}"
-            )
-            if lean and dialect.is_postgres(conn):
-                # Numbers parsed by the CSV reader itself (far cheaper than to_numeric on text).
-                numeric = [c for c in cols if c in (*_INT_FACT_COLUMNS, *_FLOAT_FACT_COLUMNS)]
-                out[name] = _typed_facts(name, _copy_out(conn, select, params, numeric)).reset_index(
-                    drop=True
-                )
-                continue
-            sql = text(select)
-            if periods is not None:
-                sql = sql.bindparams(bindparam("periods", expanding=True))
-            if counties is not None:
-                sql = sql.bindparams(bindparam("counties", expanding=True))
-            df = pd.read_sql(sql, conn, params=params)
-            out[name] = _typed_facts(name, df).reset_index(drop=True)
-    return out
-
-
-def _copy_out(
-    conn: Connection, select: str, params: dict[str, Any], numeric: Iterable[str] = ()
-) -> pd.DataFrame:
-    """Run a SELECT (SQLAlchemy `:name` parameters; lists for `IN :name`) through
-    PostgreSQL `COPY … TO STDOUT` as CSV and parse it with pandas' C reader: several
-    times faster than fetching rows through the driver (1.5 M ledger rows a month).
-    Every column comes back as text (NULL → NaN), but `numeric` ones as float64; callers
-    convert the types. A text value that is literally `\\N` reads as NULL (the only
-    difference to fetching rows).
-    """
-    import io
-    import re
-
-    def placeholder(m: re.Match[str]) -> str:
-        name = m.group(2)
-        return f"= ANY(%({name})s)" if m.group(1) else f"%({name})s"
-
-    sql = re.sub(r"(IN\s+)?:(\w+)", placeholder, select)
-    buf = io.BytesIO()
-    raw = conn.connection.driver_connection
-    with (
-        raw.cursor() as cur,
-        cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER, NULL '\\N')", params) as cp,
-    ):
-        for block in cp:
-            buf.write(block)
-    buf.seek(0)
-    dtypes: defaultdict[str, Any] = defaultdict(lambda: str, dict.fromkeys(numeric, "float64"))
-    return pd.read_csv(buf, dtype=dtypes, keep_default_na=False, na_values=["\\N"])
 
 
 # ----------------------------------------------------------------------------- load
@@ -420,8 +199,8 @@ def load_version(
         status=status,
         errors=errors,
         warnings=warnings,
-        received_at=_local_naive(sub.get("received_at")),
-        processed_at=_local_naive(sub.get("processed_at")) or now(),
+        received_at=local_naive(sub.get("received_at")),
+        processed_at=local_naive(sub.get("processed_at")) or now(),
     )
     record_df = pd.DataFrame([record], columns=list(tables.SUBMISSION))
 
@@ -442,61 +221,3 @@ def load_version(
 
     # One county's load is worth waiting for: 5 tries bridge a ~7 s loss of the warehouse.
     return with_retry(tx, tries=LOAD_TRIES)
-
-
-# ----------------------------------------------------------------------------- registry, runs
-@retrying
-def sync_registry(engine: Engine, registry: Any) -> int:
-    """Replace registry_region with registry.regions (config/registry.csv); returns rows."""
-    regions = registry.regions if hasattr(registry, "regions") else registry
-    df = pd.DataFrame({c: regions.get(c) for c in tables.REGISTRY_REGION})
-    for c in ("parent_code", "branch_type", "township"):
-        df[c] = df[c].astype(object).where(df[c].notna() & (df[c].astype(str).str.strip() != ""), None)
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM registry_region"))
-        return insert_frame(conn, "registry_region", df)
-
-
-def _json_text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
-
-
-@retrying
-def start_run(
-    engine: Engine,
-    params: Mapping[str, Any] | None = None,
-    rulebook_hash: str | None = None,
-    run_id: str | None = None,
-) -> str:
-    """Insert a `run` row (outcome 'running') and return its run_id.
-
-    Called under the run lock, so any row still 'running' belongs to a run that died
-    (e.g. kill -9): it is closed as 'abandoned'.
-    """
-    run_id = run_id or f"{dt.datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    with engine.begin() as conn:
-        conn.execute(
-            _ts("UPDATE run SET outcome = 'abandoned', finished_at = :t WHERE outcome = 'running'", "t"),
-            {"t": now()},
-        )
-        conn.execute(
-            _ts(
-                "INSERT INTO run (run_id, started_at, params, outcome, rulebook_hash) "
-                "VALUES (:r, :t, :p, 'running', :h)",
-                "t",
-            ),
-            {"r": run_id, "t": now(), "p": _json_text(dict(params or {})), "h": rulebook_hash},
-        )
-    return run_id
-
-
-@retrying
-def finish_run(engine: Engine, run_id: str, outcome: str, summary: Any = None) -> None:
-    """Close a run: finished_at, outcome ('completed' | 'failed'), summary (JSON text)."""
-    with engine.begin() as conn:
-        conn.execute(
-            _ts("UPDATE run SET finished_at = :t, outcome = :o, summary = :s WHERE run_id = :r", "t"),
-            {"t": now(), "o": outcome, "s": _json_text(summary), "r": run_id},
-        )

@@ -43,6 +43,7 @@ from sqlalchemy.engine import Connection, Engine
 from fivestar.warehouse import dialect
 from fivestar.warehouse.engine import check_reachable, make_engine, safe_url
 from fivestar.warehouse.schema import schema_statements
+from fivestar.warehouse.views import load_views
 
 log = logging.getLogger(__name__)
 
@@ -158,11 +159,14 @@ def _county_tables(conn: Connection, schema: str) -> list[str]:
 
 
 def report_views() -> list[tuple[str, str]]:
-    """(name, SELECT body) of every rpt_* view of sql/, in creation order."""
+    """(name, SELECT body) of every rpt_* view of sql/ with a county copy, in creation order."""
+    # A view that aggregates every county (county_copy: false in its .yml) would show a
+    # county login wrong totals from its own rows: it gets no county copy.
+    no_copy = {v.name for v in load_views() if not v.county_copy}
     out = []
     for stmt in schema_statements(dialect.POSTGRES):
         m = _CREATE_VIEW.match(stmt.strip())
-        if m and m.group(1).startswith("rpt_"):
+        if m and m.group(1).startswith("rpt_") and m.group(1) not in no_copy:
             out.append((m.group(1), m.group(2)))
     return out
 

@@ -1,8 +1,9 @@
 """Create or update the warehouse schema.
 
 In: an Engine. Out: every table of sql/001_schema.sql (CREATE TABLE IF NOT EXISTS) and
-the rpt_* views of sql/002_views.sql, applied in file-name order inside one transaction;
-running it again changes nothing else. A view is (re)created only when it is missing or
+the rpt_* views of sql/views/ (one file per view, its columns in the .yml beside it; see
+fivestar.warehouse.views), applied in that order inside one transaction; running it
+again changes nothing else. A view is (re)created only when it is missing or
 its SQL text changed (its sha256 is kept in meta as `view_sha256:<name>`), so BI readers
 and their own objects on the views are left alone on every ordinary run. On PostgreSQL a
 changed view is replaced with CREATE OR REPLACE VIEW (owner, grants and dependants kept);
@@ -24,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from fivestar.warehouse import dialect
 from fivestar.warehouse.retry import retrying
+from fivestar.warehouse.views import load_views
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +37,16 @@ _RAW = {"no_parameters": True}  # the driver must not read '%' in SQL text as a 
 
 
 def schema_statements(dialect_name: str, sql_dir: Path = SQL_DIR) -> list[str]:
-    """All statements of sql/*.sql for one dialect, in execution order."""
-    # Numbered scripts only (001_schema.sql, 002_views.sql, …): sql/roles_postgres.sql is
-    # applied on request by fivestar.warehouse.roles, never with the schema.
+    """All statements of sql/ for one dialect, in execution order: tables, then views."""
+    # Numbered scripts only (001_schema.sql, …): sql/roles_postgres.sql is applied on
+    # request by fivestar.warehouse.roles, never with the schema.
     files = sorted(sql_dir.glob("[0-9]*.sql"))
     if not files:
         raise FileNotFoundError(f"No schema files in {sql_dir}")
     out: list[str] = []
     for f in files:
         out.extend(dialect.split_statements(dialect.render_sql(f.read_text(encoding="utf-8"), dialect_name)))
+    out.extend(v.statement(dialect_name) for v in load_views(sql_dir / "views"))
     return out
 
 

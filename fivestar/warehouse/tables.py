@@ -110,32 +110,3 @@ ALL_TABLES: dict[str, tuple[str, ...]] = {
     "run_lock": RUN_LOCK,
     "alert_outbox": ALERT_OUTBOX,
 }
-
-RPT_VIEWS: dict[str, tuple[str, ...]] = {
-    # The contract columns of interfaces.md (views may add columns after these).
-    "rpt_branch_rating": (
-        "year", "as_of_period", "is_final", "branch_code", "branch_name", "branch_type",
-        "township", "county_code", "county_name", "city_code", "city_name", "star_level",
-    ),
-    "rpt_branch_star": (
-        "year", "branch_code", "star_code", "star_name", "indicator_score", "points_score",
-        "total_score", "awarded", "vetoed", "reason",
-    ),
-    "rpt_area_summary": (
-        "year", "area_level", "area_code", "area_name", "branch_type", "branches",
-        "registry_branches", "five_star", "four_star", "three_star", "two_star", "one_star",
-        "zero_star", "three_plus_share", "five_star_share", "province_three_plus_share",
-    ),
-    "rpt_submission": (
-        "county_code", "period", "version", "file_name", "file_sha256", "received_at",
-        "processed_at", "status", "errors", "warnings",
-    ),
-    "rpt_dq_issue": (
-        "county_code", "period", "version", "severity", "sheet", "cell", "column_name", "value",
-        "rule", "message", "explained",
-    ),
-    "rpt_points_tally": (
-        "period", "branch_code", "subject_type", "subject_id", "earned", "deducted", "redeemed",
-        "net", "cumulative_earned", "balance",
-    ),
-}  # fmt: skip
