@@ -270,6 +270,10 @@ def test_status_before_any_run_and_a_bad_period(tmp_path: Path, monkeypatch: pyt
     assert res.exit_code == 0 and "No run recorded yet" in res.output, res.output
     res = runner.invoke(app, ["status", "--period", "2026-13"])
     assert res.exit_code == 2 and "YYYY-MM" in res.output and "Traceback" not in res.output
+    dead = {"FIVESTAR_WAREHOUSE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"}
+    for command in ("status", "runs"):
+        res = runner.invoke(app, [command], env=dead)
+        assert res.exit_code == 3 and "Warehouse unreachable" in res.output and "Traceback" not in res.output
 
 
 def test_lateness_follows_the_default_deadline() -> None:
