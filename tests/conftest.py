@@ -26,6 +26,9 @@ from sqlalchemy.engine import Engine, make_url
 
 from fivestar.config import Rulebook, load_rulebook
 
+# Loopback SMTP sink and webhook receiver fixtures (smtp_sink, webhook): tests/servers.py.
+pytest_plugins = ["servers"]
+
 ROOT = Path(__file__).resolve().parents[1]
 # Tests write their workbooks just before running: take files at once (production waits
 # FIVESTAR_SETTLE_SECONDS, default 60 s, for a file to stop changing). Set for the whole
@@ -58,6 +61,10 @@ def _id_hash_key() -> Iterator[None]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres: needs the PostgreSQL test server")
     config.addinivalue_line("markers", "prefect_server: starts a real Prefect server (slow)")
+    config.addinivalue_line(
+        "markers",
+        "system: a system test (Prefect server, Dask, kill -9, LibreOffice, Chromium); tests/system/ and a few more",
+    )
 
 
 def in_ci() -> bool:

@@ -2,7 +2,7 @@
 
 In: nothing. Out: ordered column names per table, and which of them must be present,
 used by load.py and derive.py to pick and check frame columns before a bulk insert.
-tests/test_warehouse_schema.py checks these lists against the live DDL.
+tests/warehouse/test_warehouse_schema.py checks these lists against the live DDL.
 """
 
 from __future__ import annotations

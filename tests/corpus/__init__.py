@@ -1,4 +1,4 @@
-"""Generator of the hostile-input corpus (tests/test_corpus.py); see corpus.cases."""
+"""Generator of the hostile-input corpus (tests/ingest/test_corpus.py); see corpus.cases."""
 
 from corpus.cases import ALL_IDS, PERIOD, Case, Corpus, Expect, build_corpus
 

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from servers import free_port
 from sqlalchemy import create_engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
@@ -47,7 +48,7 @@ from testenv import clean_env
 
 pytestmark = pytest.mark.postgres
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RAW = {"no_parameters": True}  # SQL text with '%' (LIKE) goes to the driver as is
 A, B = "410522", "410523"
 COUNTIES = {A: "林州市", B: "安阳县"}
@@ -79,14 +80,6 @@ TABLES = (
     "meta",
     "run_lock",
 )
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -193,7 +186,7 @@ def wh(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
             FIVESTAR_WAREHOUSE_URL=loader_url,
             FIVESTAR_SETTLE_SECONDS="0",  # the province was written just now
             FIVESTAR_SMTP_HOST="127.0.0.1",
-            FIVESTAR_SMTP_PORT=str(_free_port()),  # nothing listens: every e-mail fails
+            FIVESTAR_SMTP_PORT=str(free_port()),  # nothing listens: every e-mail fails
             FIVESTAR_SMTP_USER="fivestar",
             FIVESTAR_SMTP_PASSWORD=SMTP_PW,
             FIVESTAR_ID_HASH_KEY=f"test-id-key-{TAG}",
@@ -398,7 +391,7 @@ def test_passwords_never_in_error_messages(wh: Warehouse) -> None:
         wh.roles.loader,
         LOADER_PW,
         "127.0.0.1",
-        _free_port(),
+        free_port(),
         make_url(wh.db_url).database,
     )
     wrong_db = make_url(wh.url(wh.roles.loader, LOADER_PW)).set(database=f"nope_{TAG}")

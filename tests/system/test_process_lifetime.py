@@ -25,7 +25,7 @@ import pytest
 import wbfactory as W
 from fivestar.config import load_rulebook
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PERIOD = "2026-11"
 COUNTIES = {"410522": "林州市", "410523": "安阳县", "410526": "滑县", "410527": "内黄县"}
 START_S = 300  # for the run to have Prefect's server and its own workers, on a busy machine

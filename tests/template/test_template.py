@@ -60,7 +60,7 @@ from fivestar.warehouse.load import load_version
 from fivestar.warehouse.schema import ensure_schema
 from testenv import drop_fivestar_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PERIOD, PREV = "2026-11", "2026-10"
 LZ, TY = "410522", "410523"
 NAMES = {LZ: "林州市", TY: "汤阴县"}
@@ -660,6 +660,7 @@ def test_previous_facts_given_directly(
 
 
 # --------------------------------------------------------------------------- LibreOffice
+@pytest.mark.system  # drives a real browser or office suite
 def test_libreoffice_round_trip_validates(round_trip: RoundTrip) -> None:
     need_soffice()
     assert not round_trip.soffice_error, round_trip.soffice_error
@@ -668,6 +669,7 @@ def test_libreoffice_round_trip_validates(round_trip: RoundTrip) -> None:
         assert f.empty, f"{label}:\n{show(f)}"
 
 
+@pytest.mark.system  # drives a real browser or office suite
 def test_libreoffice_keeps_checks_protection_and_formats(rulebook: Rulebook, round_trip: RoundTrip) -> None:
     need_soffice()
     assert not round_trip.soffice_error, round_trip.soffice_error

@@ -27,31 +27,28 @@ import json
 import logging
 import re
 import shutil
-import socket
-import threading
 import unicodedata
 import zipfile
 from email import policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pandas as pd
 import pytest
-from aiosmtpd.controller import Controller
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.comments import Comment
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from servers import SmtpSink, WebhookReceiver
 from sqlalchemy import inspect, text
 
 import wbfactory as W
 from fivestar.config import load_rulebook
 from fivestar.warehouse.engine import make_engine
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PERIOD = "2026-11"
 A, B = "410522", "410523"
 
@@ -187,52 +184,14 @@ def _province(root: Path, webhook: str) -> Path:
 # ------------------------------------------------------------------------ the sinks
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.raw: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook)
-        self.raw.append(envelope.original_content or envelope.content)
-        return "250 OK"
+@pytest.fixture
+def smtp(smtp_sink: SmtpSink) -> tuple[SmtpSink, SmtpSink]:
+    return smtp_sink, smtp_sink  # (the server, with .port; what it received, .raw)
 
 
 @pytest.fixture
-def smtp() -> Any:
-    sink = Sink()
-    ctl = Controller(sink, hostname="127.0.0.1", port=_free_port())
-    ctl.start()
-    yield ctl, sink
-    ctl.stop()
-
-
-@pytest.fixture
-def hook() -> Any:
-    bodies: list[tuple[str, bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server hook)
-            n = int(self.headers.get("Content-Length", 0))
-            bodies.append((self.path, self.rfile.read(n)))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"errcode":0,"errmsg":"ok"}')
-
-        def log_message(self, *a: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", bodies
-    server.shutdown()
-    server.server_close()
+def hook(webhook: WebhookReceiver) -> tuple[str, WebhookReceiver]:
+    return webhook.base, webhook
 
 
 # ------------------------------------------------------------------------ scanning
@@ -296,7 +255,7 @@ def test_no_resident_id_leaves_the_archive(
     from flows.nightly import fivestar_run
 
     ctl, sink = smtp
-    base, bodies = hook
+    base, receiver = hook
     cfg = _province(tmp_path, base)
     processed = tmp_path / "processed"
     for k, v in {
@@ -354,8 +313,8 @@ def test_no_resident_id_leaves_the_archive(
     assert len(sink.raw) >= 3, "two counties and the IT digest"
     for i, raw in enumerate(sink.raw):
         found += scan_email(i, raw)
-    assert len(bodies) >= 3
-    for path, body in bodies:
+    assert len(receiver.bodies) >= 3
+    for path, body in ((b["path"], b["body"]) for b in receiver.bodies):
         found += leaks(f"webhook {path}", path)
         found += leaks(f"webhook {path}", json.dumps(json.loads(body), ensure_ascii=False))
 

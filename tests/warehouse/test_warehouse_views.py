@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from fivestar.warehouse.views import VIEWS_DIR, load_views
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VIEWS = load_views()
 
 

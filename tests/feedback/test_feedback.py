@@ -484,6 +484,7 @@ def _soffice_required() -> bool:
     return os.environ.get("CI", "").lower() == "true" and os.environ.get("FIVESTAR_REQUIRE_SOFFICE") == "1"
 
 
+@pytest.mark.system  # drives a real browser or office suite
 def test_soffice_converts_feedback_to_pdf(tmp_path: Path, written) -> None:
     soffice = shutil.which("soffice")
     if soffice is None:

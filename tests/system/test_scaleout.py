@@ -32,7 +32,7 @@ import flows  # noqa: F401  (Prefect and Dask defaults: no telemetry, quiet logs
 from fivestar.settings import load_settings
 from fivestar.warehouse.views import view_contracts
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VIEWS = tuple(view_contracts())
 VOLATILE = ("processed_at", "run_id")  # differ between two runs over the same files, by design
 SUBMISSIONS = 6  # data/raw: 3 counties × 2 months

@@ -39,25 +39,19 @@ from typing import Any
 
 import pytest
 from conftest import in_ci
+from servers import free_port
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from test_runs import prefect_api  # noqa: F401  (the module's Prefect server fixture)
 
 import wbfactory as W
 from fivestar.config import load_rulebook
 from testenv import clean_env, drop_fivestar_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 A, B, C = "410522", "410523", "410526"
 COUNTIES = {A: "林州市", B: "安阳县", C: "滑县"}
 PERIOD = "2026-11"
 FAST_FAIL_S = 45  # process start, imports and the failed connect, on a busy 2-core machine
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cli_env(**settings: str) -> dict[str, str]:
@@ -159,7 +153,7 @@ def run_flow(**params: Any) -> dict[str, Any]:
 def test_unreachable_warehouse_fails_fast_with_a_clear_message(
     template: Path, tmp_path: Path, url: str
 ) -> None:
-    url = url.format(port=_free_port())
+    url = url.format(port=free_port())
     env = cli_env(
         FIVESTAR_RAW_DIR=str(template / "raw"),
         FIVESTAR_CONFIG_DIR=str(template / "config"),
@@ -190,7 +184,7 @@ class Proxy:
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
-        self.port = _free_port()
+        self.port = free_port()
         self._listener: socket.socket | None = None
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -513,7 +507,7 @@ def test_smtp_down_records_failed_alerts_without_touching_the_load_and_the_next_
 ) -> None:
     from aiosmtpd.controller import Controller
 
-    port = _free_port()
+    port = free_port()
     p = make_province(FIVESTAR_SMTP_HOST="127.0.0.1", FIVESTAR_SMTP_PORT=str(port))
     result = run_flow()
     assert sorted((r["county_code"], r["status"]) for r in result["summary"]) == [

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from fivestar.sample import generate
 from fivestar.warehouse.engine import make_engine
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VIEWS = (
     "rpt_branch_rating",
     "rpt_branch_star",

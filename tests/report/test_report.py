@@ -710,6 +710,7 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
+@pytest.mark.system  # drives a real browser or office suite
 def test_renders_in_headless_chromium(data: dict[str, Any], written: list[Path], tmp_path: Path) -> None:
     exe = _chromium()
     if exe is None:
@@ -749,7 +750,7 @@ def test_renders_in_headless_chromium(data: dict[str, Any], written: list[Path],
 
 
 # ---------------------------------------------------------------- same output as before (golden)
-GOLDEN = Path(__file__).parent / "golden" / "report_province.json.gz"
+GOLDEN = Path(__file__).parents[1] / "golden" / "report_province.json.gz"
 
 
 def _xlsx_cells(path: Path) -> list[list[Any]]:

@@ -30,7 +30,7 @@ from fivestar.sample.build import header_variant
 from fivestar.sample.divisions import county_order
 from fivestar.sample.inject import resident_id
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config"
 SIZE = {"branches_per_county": (12, 30), "events_per_branch": 4}
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.data import corrected_copy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RATIOS = re.compile(
     r"^ratios: cold/floor=(?P<cf>[\d.]+) naive/cold=(?P<nc>[\d.]+) warm_s=(?P<w>[\d.]+) "
     r"rerun_s=(?P<r>[\d.]+) peak_rss_mb=(?P<m>\d+)$"

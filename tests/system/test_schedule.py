@@ -20,12 +20,9 @@ import contextlib
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,27 +36,14 @@ from testenv import clean_env
 
 pytestmark = pytest.mark.prefect_server
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
-SERVER_START_TIMEOUT_S = 240  # a busy 2-core CI machine can be slow; an idle one takes ≈10 s
 RUN_TIMEOUT_S = 300
 COUNTIES = {"410522": "林州市", "410523": "安阳县"}
 PERIOD = "2026-11"
 
 
 # ----------------------------------------------------------------------------- the server
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _healthy(api_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
 
 
 def _stop(proc: subprocess.Popen[Any], grace_s: float = 20) -> None:
@@ -84,47 +68,6 @@ def client_env(api_url: str, home: Path, **extra: str) -> dict[str, str]:
     env = clean_env()
     env.update(QUIET, PREFECT_API_URL=api_url, PREFECT_HOME=str(home), **extra)
     return env
-
-
-@pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """API URL of a Prefect server started for this module; the in-process client uses it."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
-
-    base = tmp_path_factory.mktemp("prefect-server")
-    port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        QUIET,
-        PREFECT_HOME=str(base / "home"),
-        PREFECT_SERVER_UI_ENABLED="false",
-        # Nothing here should fire on its own: runs are started explicitly.
-        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
-        PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="false",
-        PREFECT_SERVER_SERVICES_FOREMAN_ENABLED="false",
-    )
-    log = base / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=base,
-        )
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _healthy(api_url):
-            if proc.poll() is not None:
-                pytest.fail(f"prefect server exited with {proc.returncode}:\n{_tail(log)}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"prefect server not healthy after {SERVER_START_TIMEOUT_S} s:\n{_tail(log)}")
-            time.sleep(0.3)
-        with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_LOGGING_TO_API_ENABLED: False}):
-            yield api_url
-    finally:
-        _stop(proc)
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -40,7 +40,7 @@ from corpus import ALL_IDS, PERIOD, Case, Corpus, build_corpus
 from corpus.cases import GOOD_COUNTY, HTML_INJECTION, HTML_NAME, INJECTIONS, make_cases
 from testenv import clean_env, drop_fivestar_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 900
 CASES = make_cases()
 SUBMISSIONS = [c for c in CASES if c.status not in ("ignored", "unrecognised")]

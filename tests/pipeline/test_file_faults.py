@@ -50,7 +50,6 @@ from test_faults import (  # noqa: F401  (template, make_province: fixtures)
     run_flow,
     template,
 )
-from test_runs import prefect_api  # noqa: F401  (the module's Prefect server fixture)
 
 from fivestar.cli import EXIT_COUNTY_FAILED
 from fivestar.ingest.discover import FileChanged, archive, discover

@@ -10,75 +10,31 @@ and no county ever receiving another county's findings.
 from __future__ import annotations
 
 import datetime as dt
-import email
 import io
-import json
 import os
 import shutil
-import socket
-import threading
-from email import policy
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-from aiosmtpd.controller import Controller
+from servers import SmtpSink, WebhookReceiver
 
 import wbfactory as W
 from fivestar.config import load_rulebook
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RED = "FFC7CE"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
-        msg = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), msg))
-        return "250 OK"
+@pytest.fixture
+def smtp(smtp_sink: SmtpSink) -> tuple[SmtpSink, SmtpSink]:
+    return smtp_sink, smtp_sink  # (the server, with .port; what it received, .messages)
 
 
 @pytest.fixture
-def smtp() -> Any:
-    sink = Sink()
-    ctl = Controller(sink, hostname="127.0.0.1", port=_free_port())
-    ctl.start()
-    yield ctl, sink
-    ctl.stop()
-
-
-@pytest.fixture
-def hook() -> Any:
-    bodies: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            n = int(self.headers.get("Content-Length", 0))
-            bodies.append({"path": self.path, "json": json.loads(self.rfile.read(n) or b"{}")})
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"errcode":0}')
-
-        def log_message(self, *a: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", _free_port()), Handler)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    yield server.server_address[1], bodies
-    server.shutdown()
+def hook(webhook: WebhookReceiver) -> tuple[int, list[dict[str, Any]]]:
+    return webhook.port, webhook.bodies
 
 
 def _province(root: Path, webhook_port: int) -> tuple[Path, dict[str, list[dict[str, str]]]]:
