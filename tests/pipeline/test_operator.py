@@ -2,7 +2,7 @@
 
 In: the three-county province of tests/test_faults.py (one county's file made impossible
 to archive: a directory where its archived copy goes, so that county fails while the
-others load), this module's Prefect server (tests/test_runs.py), webhooks on a closed
+others load), the module's Prefect server (tests/servers.py), webhooks on a closed
 loopback port, `fivestar` as a real process, the conftest warehouses (SQLite, PostgreSQL)
 and the PostgreSQL client tools for a dump and restore.
 Out: checks that
@@ -28,7 +28,6 @@ import logging
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import uuid
@@ -38,7 +37,8 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from sqlalchemy import create_engine, text
+from servers import closed_port
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from test_faults import (  # noqa: F401  (template, make_province: fixtures)
     COUNTIES,
@@ -52,14 +52,13 @@ from test_faults import (  # noqa: F401  (template, make_province: fixtures)
     run_flow,
     template,
 )
-from test_runs import prefect_api  # noqa: F401  (the module's Prefect server fixture)
 from typer.testing import CliRunner
 
 from fivestar.cli import EXIT_COUNTY_FAILED, app
 from fivestar.console_tables import summary_table
 from fivestar.overview import county_status, default_deadline, is_late
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VIEWS = (
     "rpt_branch_rating",
     "rpt_branch_star",
@@ -68,12 +67,6 @@ VIEWS = (
     "rpt_dq_issue",
     "rpt_points_tally",
 )
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # nothing listens once the socket is closed
 
 
 def _file(p: Province, county: str) -> Path:
@@ -89,7 +82,7 @@ def block_archive(p: Province, county: str) -> Path:
 
 
 def dead_webhooks(p: Province) -> None:
-    port = _closed_port()
+    port = closed_port()
     (p.root / "config" / "submitters.csv").write_text(
         "county_code,name,email,webhook_url\n"
         + "".join(f"{c},联系人,,http://127.0.0.1:{port}/hook/{c}\n" for c in COUNTIES),
@@ -366,11 +359,14 @@ def test_a_pg_dump_of_a_loaded_warehouse_restores_with_the_same_report_rows(
 
 
 def _views(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every rpt_* view's rows, sorted."""
     engine = create_engine(url)
     try:
+        views = sorted(v for v in inspect(engine).get_view_names() if v.startswith("rpt_"))
+        assert set(VIEWS) <= set(views)
         with engine.connect() as conn:
             return {
-                v: sorted(map(tuple, conn.execute(text(f"SELECT * FROM {v}")).all()), key=repr) for v in VIEWS
+                v: sorted(map(tuple, conn.execute(text(f"SELECT * FROM {v}")).all()), key=repr) for v in views
             }
     finally:
         engine.dispose()
@@ -514,7 +510,9 @@ def test_rekey_rehashes_every_pseudonym_as_a_load_with_the_new_key_would(
     assert new == _pseudonyms(fresh) and not new & old
     drop = {"rpt_submission"}  # run ids and processing times differ between the two loads
     rekeyed, loaded = _views(p.url), _views(fresh)
-    assert {v: rekeyed[v] for v in VIEWS if v not in drop} == {v: loaded[v] for v in VIEWS if v not in drop}
+    assert {v: rows for v, rows in rekeyed.items() if v not in drop} == {
+        v: rows for v, rows in loaded.items() if v not in drop
+    }
     engine = create_engine(p.url)
     try:  # no old pseudonym left anywhere
         with engine.connect() as conn:
