@@ -304,6 +304,21 @@ for _name in ("status", "runs", "roles", "rekey"):
     app.command(_name)(clean_failures(getattr(cli_ops, _name)))
 
 
+# `fivestar db …`: the warehouse schema's revisions (fivestar/db_commands.py).
+db_app = typer.Typer(help="Warehouse schema revisions (Alembic): upgrade, downgrade, current, history.")
+app.add_typer(db_app, name="db")
+
+
+def _db_commands() -> None:
+    from fivestar import db_commands
+
+    for name in ("upgrade", "downgrade", "current", "history"):
+        db_app.command(name)(clean_failures(getattr(db_commands, name)))
+
+
+_db_commands()
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

@@ -24,6 +24,7 @@ from fivestar.config import (
 )
 from fivestar.run_params import RunParams, check_registered
 from fivestar.settings import Settings, id_hash_key_refusal, load_settings
+from fivestar.warehouse import migrate
 from fivestar.warehouse.engine import check_reachable, make_engine
 from fivestar.warehouse.schema import ensure_schema
 
@@ -72,12 +73,19 @@ def _load(s: Settings, params: RunParams | None) -> tuple[Rulebook, Registry, Li
 def preflight(settings: Settings, params: RunParams | None = None) -> None:
     """Every check of `open_context`, nothing created: the CLI fails fast with it, before
     Prefect starts a server."""
-    _load(settings, params)[3].dispose()
+    engine = _load(settings, params)[3]
+    try:
+        with engine.connect() as conn:  # a PostgreSQL warehouse behind head waits for its operator
+            why = migrate.refusal(conn, settings.auto_upgrade)
+        if why:
+            raise migrate.SchemaBehind(why)
+    finally:
+        engine.dispose()
 
 
 def open_context(settings: Settings | None = None, params: RunParams | None = None) -> RunContext:
     s = settings or load_settings()
     rb, registry, limits, engine = _load(s, params)
     s.processed_dir.mkdir(parents=True, exist_ok=True)
-    ensure_schema(engine)
+    ensure_schema(engine, auto_upgrade=s.auto_upgrade)
     return RunContext(settings=s, rulebook=rb, registry=registry, limits=limits, engine=engine)

@@ -73,6 +73,8 @@ class Settings:
     settle_seconds: float = 60.0
     # Archive and feedback folders/files readable by the group too (0750/0640, else 0700/0600).
     share_group: bool = False
+    # PostgreSQL: a run upgrades a warehouse behind head itself (else `fivestar db upgrade`).
+    auto_upgrade: bool = False
 
     @property
     def archive_dir(self) -> Path:
@@ -136,4 +138,5 @@ def load_settings() -> Settings:
         alert_max_age_hours=_number("FIVESTAR_ALERT_MAX_AGE_HOURS", 72, float),
         settle_seconds=max(0.0, _number("FIVESTAR_SETTLE_SECONDS", 60, float)),
         share_group=_flag("FIVESTAR_SHARE_GROUP"),
+        auto_upgrade=_flag("FIVESTAR_AUTO_UPGRADE"),
     )

@@ -1,5 +1,6 @@
 -- fivestar warehouse tables (portable: SQLite 3.35+ and PostgreSQL 13+).
--- Applied by fivestar.warehouse.schema.ensure_schema in file-name order; idempotent.
+-- The head schema, for reading and for tests: warehouses get it from the Alembic revisions
+-- (fivestar/warehouse/migrations); tests/test_migrations.py checks that they arrive at it.
 -- The only dialect tokens are {{...}} placeholders replaced by fivestar/warehouse/dialect.py.
 -- Timestamps are naive local time; periods are 'YYYY-MM' text; all codes are text.
 -- No foreign keys: facts are replaced by (county_code, period, version) delete-then-insert

@@ -1,15 +1,22 @@
 """Create or update the warehouse schema.
 
-In: an Engine. Out: every table of sql/001_schema.sql (CREATE TABLE IF NOT EXISTS) and
-the rpt_* views of sql/views/ (one file per view, its columns in the .yml beside it; see
-fivestar.warehouse.views), applied in that order inside one transaction; running it
-again changes nothing else. A view is (re)created only when it is missing or
-its SQL text changed (its sha256 is kept in meta as `view_sha256:<name>`), so BI readers
-and their own objects on the views are left alone on every ordinary run. On PostgreSQL a
-changed view is replaced with CREATE OR REPLACE VIEW (owner, grants and dependants kept);
-only a change that PostgreSQL cannot replace in place drops and recreates the views, and
-if an object outside fivestar depends on them, the old views are kept and a warning says
-why (tried again on the next run).
+In: an Engine. Out: the schema at the head revision of the Alembic migrations
+(fivestar/warehouse/migrations: a baseline equal to release 84c509f, then one revision per
+change; run by fivestar.warehouse.migrate). An empty warehouse is created at head; one
+made by release 84c509f (no alembic_version table) is stamped at the baseline, never
+recreated; one behind head is upgraded on SQLite, and on PostgreSQL only with
+`auto_upgrade` (FIVESTAR_AUTO_UPGRADE=1): otherwise `SchemaBehind` names
+`fivestar db upgrade` (an operator decides when production changes).
+
+Views: revisions apply the rpt_* views of sql/views/ (one file per view, its columns in
+the .yml beside it; see fivestar.warehouse.views) with `apply_views`, and every
+ensure_schema at head checks them again (no DDL when nothing changed). A view is
+(re)created only when it is missing or its SQL text changed (its sha256 is kept in meta
+as `view_sha256:<name>`), so BI readers and their own objects on the views are left alone
+on every ordinary run. On PostgreSQL a changed view is replaced with CREATE OR REPLACE
+VIEW (owner, grants and dependants kept); only a change that PostgreSQL cannot replace in
+place drops and recreates the views, and if an object outside fivestar depends on them,
+the old views are kept and a warning says why (tried again on the next run).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from fivestar.warehouse import dialect
+from fivestar.warehouse import dialect, migrate
 from fivestar.warehouse.retry import retrying
 from fivestar.warehouse.views import load_views
 
@@ -154,17 +161,46 @@ def _ensure_views(conn: Connection, views: list[tuple[str, str]], pg: bool) -> N
     log.info("views updated: %s", ", ".join(n for n, _ in changed))
 
 
-@retrying
-def ensure_schema(engine: Engine) -> None:
-    """Apply sql/*.sql (idempotent): tables if missing, views only when missing or changed."""
-    name = dialect.name_of(engine)
-    statements = schema_statements(name)
-    views = [(m.group(1), st) for st in statements if (m := _CREATE_VIEW.match(st))]
-    others = [st for st in statements if not _CREATE_VIEW.match(st)]
-    pg = name == dialect.POSTGRES
-    with engine.begin() as conn:
-        if pg:
-            _serialise(conn)
-        for stmt in others:
+def lock_schema(conn: Connection) -> None:
+    """PostgreSQL: one schema change at a time per schema (two would deadlock); SQLite: nothing."""
+    if dialect.is_postgres(conn):
+        _serialise(conn)
+
+
+def view_statements(dialect_name: str, sql_dir: Path = SQL_DIR) -> list[tuple[str, str]]:
+    """(name, CREATE VIEW statement) of every view of `sql_dir`/views, in creation order."""
+    return [(v.name, v.statement(dialect_name)) for v in load_views(sql_dir / "views")]
+
+
+def apply_views(conn: Connection, sql_dir: Path = SQL_DIR) -> None:
+    """Create the views of sql/views/ that are missing or whose SQL changed (see module doc)."""
+    name = dialect.name_of(conn)
+    _ensure_views(conn, view_statements(name, sql_dir), name == dialect.POSTGRES)
+
+
+def replace_views(conn: Connection, drop: list[str], create: list[tuple[str, str]]) -> None:
+    """Drop the views `drop` (in this order) and those of `create`, then create `create`
+    (grants of BI readers restored on PostgreSQL); forget every stored view hash.
+
+    For downgrades: raises when an object outside fivestar depends on a view.
+    """
+    for name in drop:
+        conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")  # never CASCADE
+    if dialect.is_postgres(conn):
+        if not _recreate_all(conn, create):
+            raise RuntimeError("objects outside fivestar depend on the rpt_* views; drop them first")
+    else:
+        for name, _stmt in reversed(create):
+            conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
+        for _name, stmt in create:
             conn.exec_driver_sql(stmt, execution_options=_RAW)
-        _ensure_views(conn, views, pg)
+    conn.execute(text("DELETE FROM meta WHERE key LIKE :p"), {"p": VIEW_HASH_KEY + "%"})
+
+
+@retrying
+def ensure_schema(engine: Engine, auto_upgrade: bool = False) -> None:
+    """Bring the schema to head (see module doc), then views only when missing or changed."""
+    with engine.begin() as conn:
+        lock_schema(conn)
+        migrate.check_and_upgrade(conn, auto_upgrade=auto_upgrade)
+        apply_views(conn)

@@ -13,6 +13,7 @@ is replaced only when its SQL changed) and the tests compare with the live colum
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,3 +101,12 @@ def load_views(views_dir: Path = VIEWS_DIR) -> list[ViewSpec]:
 def view_contracts(views_dir: Path = VIEWS_DIR) -> dict[str, tuple[str, ...]]:
     """{view name: its contract columns}, in creation order."""
     return {v.name: v.contract_names for v in load_views(views_dir)}
+
+
+def views_digest(views_dir: Path = VIEWS_DIR) -> str:
+    """One sha256 over the view SQL files of `views_dir`: a revision that applies
+    the views records it (VIEWS_SHA256), so a test notices views changed without a revision."""
+    h = hashlib.sha256()
+    for f in sorted(views_dir.glob("*.sql")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()

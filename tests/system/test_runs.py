@@ -715,3 +715,28 @@ def test_versions_loaded_by_a_crashed_run_are_still_alerted(
         p.url, "SELECT DISTINCT county_code, period, version FROM alert_delivery ORDER BY 1, 2, 3"
     )
     assert alerted == [(c, P1, 1) for c in sorted(COUNTIES)]
+
+
+def test_runs_on_an_up_to_date_warehouse_execute_no_ddl(loaded: Province) -> None:
+    """The schema is at head and no view changed: two runs create, alter or drop nothing
+    (every statement through SQLAlchemy, seen by its before_cursor_execute event)."""
+    import re
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    ddl: list[str] = []
+    seen: list[str] = []
+
+    def watch(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+        if re.match(r"\s*(CREATE|ALTER|DROP)\b", statement, re.IGNORECASE):
+            ddl.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", watch)
+    try:
+        loaded.run()
+        loaded.run()
+    finally:
+        event.remove(Engine, "before_cursor_execute", watch)
+    assert seen and ddl == []
