@@ -1,5 +1,8 @@
 """Developer launcher: `python3 dev.py run` or `python3 dev.py test`.
 
+`python3 dev.py prefect …` runs the venv's Prefect CLI (e.g. `prefect deploy --all`);
+any other command goes to the venv's `fivestar`.
+
 In: a fresh checkout and any Python >= 3.11. Out: a `.venv` with the project
 installed (re-installed only when pyproject.toml changes), then the sample run
 (summary printed) or the test suite. Stdlib only, so it works before setup.
@@ -62,6 +65,8 @@ def main(argv: list[str]) -> int:
         args = [str(BIN / "python"), "-m", "pytest", "-q", "-n", "2", *rest]
     elif cmd == "setup":
         return 0
+    elif cmd == "prefect":  # the operator's Prefect commands (README), from the same venv
+        args = [str(BIN / "prefect"), *rest]
     else:
         args = [str(BIN / "fivestar"), cmd, *rest]
     return subprocess.run(args, env=env).returncode

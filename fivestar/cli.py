@@ -1,4 +1,5 @@
-"""The `fivestar` command line (interfaces.md): run, sample, template, report, serve.
+"""The `fivestar` command line (interfaces.md): run, sample, template, report, serve,
+and for the operator status, runs and roles.
 
 In: command-line options and FIVESTAR_* settings. Out: the pipeline's effects and
 a summary printed with rich. Heavy imports (Prefect, GX) happen inside commands
@@ -18,13 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from typer.exceptions import TyperException
 
 import flows  # noqa: F401  (sets Prefect environment defaults before Prefect is imported)
-from fivestar.status import SubmissionStatus
+from fivestar import cli_ops
+from fivestar.console import console
 
 if TYPE_CHECKING:
     from fivestar.settings import Settings
@@ -32,24 +32,27 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Five-Star Party Branch (五星支部) data pipeline.", no_args_is_help=True, add_completion=False
 )
-console = Console(width=None if sys.stdout.isatty() else 130)  # pipes and CI logs get full rows
-STATUS_STYLE = {
-    SubmissionStatus.ACCEPTED: "green",
-    SubmissionStatus.ACCEPTED_WITH_WARNINGS: "yellow",
-    SubmissionStatus.REJECTED: "red",
-    SubmissionStatus.SUPERSEDED: "dim",
-    SubmissionStatus.FAILED: "bold red",
-}
 
 
 # Exit codes (README "Exit codes"): one place, so every command fails the same way.
 EXIT_FAILED = 1  # the command itself failed (details in the log file)
 EXIT_USAGE = 2  # a wrong option, setting, folder or config file
 EXIT_WAREHOUSE = 3  # the warehouse could not be reached
+EXIT_COUNTY_FAILED = 4  # the run finished, but some county's file could not be processed
 log = logging.getLogger("fivestar.cli")
 
 
+# Loggers whose INFO lines are noise on an operator's console (-v): each HTTP request of
+# Prefect's client and the alert webhooks (the alert stage logs one summary line instead).
+QUIET_LOGGERS = ("httpx", "httpcore")
+
+
 def _logging(verbose: bool) -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Progress goes to the spinner; with -v it is logged too.
+    logging.getLogger("fivestar.progress").propagate = verbose
+    logging.getLogger("fivestar.progress").setLevel(logging.INFO)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -164,71 +167,41 @@ def run(
     settings = load_settings()
     preflight(settings, params)  # fail fast, before Prefect starts its temporary server
     _warn_default_id_hash_key(settings)
+    from fivestar.console_tables import SpinnerProgress
     from fivestar.lifetime import start_watchdog
 
     # Before Prefect starts its temporary server: a `kill -9` of this run must not leave it behind.
     start_watchdog()
-    with console.status("running the pipeline ..."):
+    with console.status("running the pipeline ...") as spinner:
         from flows.nightly import fivestar_run
 
-        result = fivestar_run(**params.as_dict())
+        progress = logging.getLogger("fivestar.progress")
+        shown = SpinnerProgress(spinner)
+        progress.addHandler(shown)
+        try:
+            result = run_result(fivestar_run(**params.as_dict(), return_state=True))
+        finally:
+            progress.removeHandler(shown)
     print_summary(result)
+    if any(r["status"] == "failed" for r in result.get("summary", [])):
+        raise typer.Exit(EXIT_COUNTY_FAILED)
+
+
+def run_result(outcome: Any) -> dict[str, Any]:
+    """The flow's result dict from its final state; a run that raised raises here again (so
+    the failure gets its exit code), a run that failed only some counties does not."""
+    if isinstance(outcome, dict):
+        return outcome
+    data = outcome.result(raise_on_failure=False)
+    if isinstance(data, BaseException):
+        raise data
+    return data
 
 
 def print_summary(result: dict) -> None:
-    rows = result.get("summary", [])
-    table = Table(title=f"fivestar run {result.get('run_id', '')}", show_lines=False)
-    for col in (
-        "county",
-        "period",
-        "ver",
-        "status",
-        "errors",
-        "warnings",
-        "5★",
-        "4★",
-        "3★",
-        "2★",
-        "1★",
-        "0★",
-    ):
-        table.add_column(col, justify="right" if col not in ("county", "period", "status") else "left")
-    for r in rows:
-        style = STATUS_STYLE.get(r["status"], "")
+    from fivestar.console_tables import print_summary as show
 
-        def n(v: object) -> str:
-            return "" if v is None or v != v else str(int(v))  # NaN-safe
-
-        table.add_row(
-            r["county_code"],
-            r["period"],
-            str(r["version"]),
-            f"[{style}]{r['status']}[/]",
-            n(r["errors"]),
-            n(r["warnings"]),
-            *(n(r.get(k)) for k in ("5★", "4★", "3★", "2★", "1★", "0★")),
-        )
-    if rows:
-        console.print(table)
-    else:
-        console.print("Nothing new to process.")
-    for name in result.get("unrecognised", []):
-        console.print(f"[yellow]unrecognised file (not a submission):[/] {name}")
-    from fivestar.cells import mask_ids_in
-
-    failed = [r for r in rows if r["status"] == "failed"]
-    for r in failed:
-        console.print(
-            f"[red]{r['county_code']} {r['period']} v{r['version']} failed:[/] "
-            + mask_ids_in(str(r.get("error", "")))  # an error may quote a file name
-        )
-    if rows:
-        # isinstance: a failed county's row has no feedback (NaN in the summary frame).
-        feedback_dirs = sorted(
-            {str(Path(r["feedback"]).parent) for r in rows if isinstance(r.get("feedback"), str)}
-        )
-        for d in feedback_dirs:
-            console.print(f"feedback workbooks and validation pages: {d}")
+    show(console, result)
 
 
 @app.command()
@@ -324,6 +297,11 @@ def serve(
 
     start_watchdog()  # what a killed `serve` started (Prefect's server, flow runs) ends with it
     serve_nightly(cron=cron, name=name)
+
+
+# The operator's commands (fivestar.cli_ops), after the pipeline's, each failing cleanly.
+for _name in ("status", "runs", "roles", "rekey"):
+    app.command(_name)(clean_failures(getattr(cli_ops, _name)))
 
 
 # `fivestar db …`: the warehouse schema's revisions (fivestar/db_commands.py).

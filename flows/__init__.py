@@ -4,6 +4,7 @@ Importing this package sets Prefect (and Dask) defaults for these machines (no i
 no telemetry, a patient temporary server, quiet logs) before either is imported.
 """
 
+import logging
 import os
 
 _DEFAULTS = {
@@ -22,3 +23,10 @@ _DEFAULTS = {
 }
 for _k, _v in _DEFAULTS.items():
     os.environ.setdefault(_k, _v)
+
+# GX announces "Created temporary directory … for ephemeral docs site" at INFO on every run,
+# and sets that logger's level to INFO when imported (so a level set here would not hold):
+# a filter on the logger drops just that line, whatever the logging setup.
+logging.getLogger("great_expectations.data_context.types.base").addFilter(
+    lambda record: "ephemeral docs site" not in str(record.msg)
+)

@@ -82,12 +82,19 @@ def delivery_targets(settings: Settings, contacts: pd.DataFrame) -> list[Target]
                 for addr in _EMAIL_SPLIT.split(str(row["email"]).strip()):
                     if addr:
                         out.setdefault((EMAIL, addr.lower()), Target(EMAIL, addr, addr, name))
-            else:
-                log.info("SMTP not configured: no e-mail to contact %r", name)
+            else:  # summarised once per run by the alert stage (email_without_smtp)
+                log.debug("SMTP not configured: no e-mail to contact %r", name)
         if not _blank(row.get("webhook_url")):
             url = str(row["webhook_url"]).strip()
             out.setdefault((WEBHOOK, url), Target(WEBHOOK, redact_url(url), url, name))
     return list(out.values())
+
+
+def email_without_smtp(settings: Settings, contacts: pd.DataFrame) -> int:
+    """Contacts with an e-mail address that gets nothing because SMTP is not configured."""
+    if settings.email_enabled or "email" not in contacts:
+        return 0
+    return sum(not _blank(v) for v in contacts["email"])
 
 
 def sent_targets(records: Iterable[Mapping[str, Any]], alert_key: str | None = None) -> set[tuple[str, str]]:

@@ -28,7 +28,16 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from fivestar.alerts.deliver import FAILED, GIVEN_UP, QUEUED, SENT, Target, delivery_targets, precheck
+from fivestar.alerts.deliver import (
+    FAILED,
+    GIVEN_UP,
+    QUEUED,
+    SENT,
+    Target,
+    delivery_targets,
+    email_without_smtp,
+    precheck,
+)
 from fivestar.alerts.dispatch import (
     TargetState,
     pending_alerts,
@@ -280,6 +289,20 @@ def _digests(stage: _Stage, registry: Registry, processed: list[dict[str, Any]])
     return out
 
 
+def _log_email_off(settings: Settings, registry: Registry, counties: set[str]) -> None:
+    """One line per run, not one per contact, when e-mail addresses go unused."""
+    try:
+        n = sum(email_without_smtp(settings, registry.contacts_of(c)) for c in counties)
+    except Exception:  # a malformed contacts frame is reported where the alert is planned
+        return
+    if n:
+        log.info(
+            "SMTP not configured (FIVESTAR_SMTP_HOST): e-mail skipped for %d contacts of %d counties",
+            n,
+            len(counties),
+        )
+
+
 def alert_stage(
     engine: Engine,
     settings: Settings,
@@ -315,6 +338,7 @@ def alert_stage(
     for kw in items:
         seen.add((kw["county_code"], kw["period"], int(kw["version"])))
         plan += stage.plan_submission(registry, NEW, **kw)
+    _log_email_off(settings, registry, {kw["county_code"] for kw in items})
     for p in pending_alerts(engine):
         key = (p["county_code"], p["period"], int(p["version"]))
         if key in seen:

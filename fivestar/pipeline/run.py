@@ -17,6 +17,7 @@ from fivestar.ingest.discover import Discovery, discover
 from fivestar.ingest.files import reader_state
 from fivestar.pipeline.derive_stage import DeriveAhead, derive_all, shares_derivation
 from fivestar.pipeline.period import HELPER_MODULES, failure, process_period, reader_setup
+from fivestar.pipeline.progress import tracking
 from fivestar.pipeline.results import Outcome, RunResult
 from fivestar.pipeline.stages import Stage, call
 from fivestar.run_params import RunParams
@@ -55,6 +56,7 @@ def run_pipeline(
     now: dt.datetime | None = None,
 ) -> RunResult:
     now = now or dt.datetime.now(dt.UTC)
+    stage = tracking(stage)  # progress on the `fivestar.progress` logger (the CLI's spinner)
     with run_lock(ctx.engine, wait=True):
         run_id = stage("start-run", start, ctx, params)
         try:

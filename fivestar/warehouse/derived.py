@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 def queue_all_if_rulebook_changed(engine: Engine, rulebook_hash: str) -> bool:
     """Queue every (county, year) with data when the rulebook hash changed; True if so."""
     with engine.begin() as conn:
-        if get_meta(conn, "rulebook_hash") == rulebook_hash:
+        before = get_meta(conn, "rulebook_hash")
+        if before == rulebook_hash:
             return False
         periods = conn.execute(
             text(
@@ -43,7 +44,8 @@ def queue_all_if_rulebook_changed(engine: Engine, rulebook_hash: str) -> bool:
         enqueue(conn, pairs)
         # Same transaction as the queue entries: if we crash later, the queue remembers.
         set_meta(conn, "rulebook_hash", rulebook_hash)
-        log.info("rulebook changed: %d (county, year) pairs queued for derivation", len(pairs))
+        if before is not None and pairs:  # a first run or an empty warehouse has nothing to redo
+            log.info("rulebook changed: %d (county, year) pairs queued for derivation", len(pairs))
         return True
 
 
