@@ -31,14 +31,14 @@ def test_defaults_without_the_file(cfg: Path) -> None:
 
 def test_the_file_is_what_validation_and_the_sample_use(cfg: Path) -> None:
     from fivestar.sample.inject import MonthContext
-    from fivestar.validate import period
+    from fivestar.validate import batch
 
     (cfg / "validation.yaml").write_text(
         "rate_jump_points: 12\nsatisfaction_min_branches: 3\n", encoding="utf-8"
     )
     t = load_validation_thresholds(cfg)
     assert (t.rate_jump_points, t.satisfaction_min_branches) == (12.0, 3)
-    assert period._settings_of(cfg)["rate_jump_points"] == 12.0  # noqa: SLF001 - the validator's cached view
+    assert batch._settings_of(cfg)["rate_jump_points"] == 12.0  # noqa: SLF001 - the validator's cached view
     assert MonthContext(True, None, None, frozenset(), t).thresholds.rate_jump_points == 12.0
 
 

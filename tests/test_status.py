@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from fivestar.alerts.messages import submission_message
+from fivestar.alerts.compose import submission_message
 from fivestar.status import SubmissionStatus, status_en, status_zh
 
 STORED = [s for s in SubmissionStatus if s is not SubmissionStatus.FAILED]

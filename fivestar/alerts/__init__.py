@@ -6,6 +6,13 @@ failed delivery; the caller decides when to send (once per county and file versi
 keyed by `Message.alert_key`).
 """
 
+from fivestar.alerts.compose import (
+    Message,
+    digest_alert_key,
+    digest_message,
+    submission_alert_key,
+    submission_message,
+)
 from fivestar.alerts.deliver import (
     Target,
     deliver_digest,
@@ -15,13 +22,6 @@ from fivestar.alerts.deliver import (
     sent_targets,
 )
 from fivestar.alerts.email import build_email, send_email
-from fivestar.alerts.messages import (
-    Message,
-    digest_alert_key,
-    digest_message,
-    submission_alert_key,
-    submission_message,
-)
 from fivestar.alerts.webhook import WebhookError, build_payload, post_webhook, webhook_kind
 
 __all__ = [

@@ -28,8 +28,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pandas as pd
 
+from fivestar.alerts.compose import Message
 from fivestar.alerts.email import send_email
-from fivestar.alerts.messages import Message
 from fivestar.alerts.policy import Budget
 from fivestar.alerts.webhook import post_webhook
 from fivestar.settings import Settings

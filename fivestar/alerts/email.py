@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from fivestar.alerts.messages import Message
+from fivestar.alerts.compose import Message
 from fivestar.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from fivestar.alerts.messages import Message
+from fivestar.alerts.compose import Message
 from fivestar.alerts.policy import as_utc
 
 

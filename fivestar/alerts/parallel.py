@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fivestar.alerts.compose import Message
 from fivestar.alerts.deliver import FAILED, Target, deliver_target, delivery_record
-from fivestar.alerts.messages import Message
 from fivestar.alerts.policy import BACKOFF_S, Budget
 from fivestar.settings import Settings
 

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from fivestar.alerts.compose import Message, digest_message, submission_alert_key, submission_message
 from fivestar.alerts.deliver import (
     FAILED,
     GIVEN_UP,
@@ -45,7 +46,6 @@ from fivestar.alerts.dispatch import (
     stored_findings,
     target_states,
 )
-from fivestar.alerts.messages import Message, digest_message, submission_alert_key, submission_message
 from fivestar.alerts.outbox import save_message, stored_messages
 from fivestar.alerts.parallel import Delivery, deliver_all
 from fivestar.alerts.policy import Budget, RetryPolicy, as_utc, digest_reserve

@@ -13,7 +13,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
-from fivestar.alerts.messages import Message
+from fivestar.alerts.compose import Message
 
 DINGTALK = "dingtalk"
 WECOM = "wecom"

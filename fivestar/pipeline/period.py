@@ -22,9 +22,9 @@ from fivestar.pipeline.results import Checked, Outcome, ReadFile
 from fivestar.pipeline.stages import Stage
 from fivestar.runtime import Executor
 from fivestar.submission import load_submissions
+from fivestar.validate.batch import rules_after_read, validate_period
 from fivestar.validate.gx_runner import gx_context
 from fivestar.validate.inputs import Prior, Submission
-from fivestar.validate.period import rules_after_read, validate_period
 from fivestar.validate.priors import load_priors
 
 log = logging.getLogger("fivestar.pipeline")

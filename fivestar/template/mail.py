@@ -15,7 +15,7 @@ from fivestar import cells
 from fivestar.config import Registry
 
 if TYPE_CHECKING:
-    from fivestar.alerts.messages import Message
+    from fivestar.alerts.compose import Message
     from fivestar.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,8 @@ def recipients(registry: Registry, county: str) -> list[str]:
 
 
 def template_message(county: str, county_name: str, period: str, file_name: str, carried: bool) -> Message:
-    """The e-mail that distributes a template (fivestar.alerts.messages.Message)."""
-    from fivestar.alerts.messages import PREFIX, Message
+    """The e-mail that distributes a template (fivestar.alerts.compose.Message)."""
+    from fivestar.alerts.compose import PREFIX, Message
 
     extra = "，并在浅蓝色单元格中预填了上月期末数据（请逐项核实更新）" if carried else ""
     text = (

@@ -51,8 +51,8 @@ from fivestar.template import (
 )
 from fivestar.template import sheets as template_sheets
 from fivestar.template.sheets import list_formula
+from fivestar.validate.batch import validate_period
 from fivestar.validate.inputs import Submission
-from fivestar.validate.period import validate_period
 from fivestar.validate.priors import load_priors
 from fivestar.validate.suites import load_suite_dicts
 from fivestar.warehouse.engine import make_engine

@@ -18,8 +18,8 @@ from fivestar.config import Limits, Rulebook, load_registry, load_rulebook
 from fivestar.ingest.read import read_workbook
 from fivestar.sample import generate, inject
 from fivestar.validate import catalogue
+from fivestar.validate.batch import validate_period
 from fivestar.validate.inputs import Submission
-from fivestar.validate.period import validate_period
 from fivestar.validate.suites import build_suites
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")

@@ -27,8 +27,8 @@ import wbfactory as W
 from fivestar.config import Limits, Registry, Rulebook
 from fivestar.ingest.read import read_workbook
 from fivestar.validate import catalogue
+from fivestar.validate.batch import validate_period
 from fivestar.validate.inputs import Prior, Submission
-from fivestar.validate.period import validate_period
 
 PERIOD = "2026-11"
 COUNTY = "410522"
@@ -932,7 +932,7 @@ def test_expectation_files_match_the_config(rulebook: Rulebook) -> None:
 
 def test_great_expectations_is_imported_lazily() -> None:
     code = (
-        "import sys, fivestar.validate.period, fivestar.ingest.read, fivestar.validate.suites; "
+        "import sys, fivestar.validate.batch, fivestar.ingest.read, fivestar.validate.suites; "
         "sys.exit('great_expectations' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
@@ -988,7 +988,7 @@ def test_rules_run_in_the_reader_processes_give_the_same_findings(
     `ParsedWorkbook.checked`. The findings must equal those of the in-process rules."""
     from fivestar.ingest.files import read_file, reader_state, unread_file
     from fivestar.runtime.local import LocalExecutor
-    from fivestar.validate.period import rules_after_read
+    from fivestar.validate.batch import rules_after_read
 
     root = tmp_path_factory.getbasetemp()
     names = list(CASES)
