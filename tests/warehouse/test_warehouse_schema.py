@@ -214,9 +214,8 @@ def test_statement_splitter_ignores_comments() -> None:
     assert split_statements(sql) == ["CREATE TABLE a (x TEXT)", "SELECT '--;' AS y"]
 
 
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)  # grants exist on PostgreSQL only
 def test_reader_grants_on_views_survive_ensure_schema(warehouse_engine: Engine) -> None:
-    if warehouse_engine.dialect.name != "postgresql":
-        pytest.skip("grants exist on PostgreSQL only")
     role = f"fs_reader_{uuid.uuid4().hex[:10]}"  # roles are cluster-wide: unique name
     with warehouse_engine.begin() as conn:
         conn.exec_driver_sql(f"CREATE ROLE {role} NOLOGIN")
@@ -259,17 +258,14 @@ def test_views_are_left_alone_unless_their_sql_changed(warehouse_engine: Engine)
     assert cols[: len(view_contracts()["rpt_submission"])] == view_contracts()["rpt_submission"]
 
 
-def _pg_only(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("dependants that block DROP VIEW exist on PostgreSQL only")
-
-
+@pytest.mark.parametrize(
+    "warehouse_url", ["postgresql"], indirect=True
+)  # temp views of readers: PostgreSQL only
 def test_a_readers_temp_view_does_not_break_ensure_schema(
     warehouse_engine: Engine, warehouse_url: str
 ) -> None:
     """A BI session keeps a TEMP VIEW on rpt_submission: views are never dropped under it,
     an unchanged view is left alone and a changed one is replaced in place."""
-    _pg_only(warehouse_engine)
     reader = make_engine(warehouse_url)
     try:
         with reader.connect() as bi:
@@ -285,12 +281,14 @@ def test_a_readers_temp_view_does_not_break_ensure_schema(
     assert "old" not in _view_hashes(warehouse_engine).values()
 
 
+@pytest.mark.parametrize(
+    "warehouse_url", ["postgresql"], indirect=True
+)  # dependants that block DROP VIEW: PostgreSQL only
 def test_a_view_change_that_cannot_be_made_in_place(
     warehouse_engine: Engine, warehouse_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Columns PostgreSQL cannot replace in place: views are recreated with their grants;
     while a reader's object depends on them they are kept and a warning says why."""
-    _pg_only(warehouse_engine)
     role = f"fs_reader_{uuid.uuid4().hex[:10]}"
     with warehouse_engine.begin() as conn:
         conn.exec_driver_sql(f"CREATE ROLE {role} NOLOGIN")
