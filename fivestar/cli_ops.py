@@ -7,7 +7,6 @@ registers these functions as commands (each wrapped so it fails with one clean l
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import typer
@@ -81,10 +80,11 @@ def roles(
 ) -> None:
     """Create or update the PostgreSQL loader, read-only reporting and county login roles."""
     from fivestar.config import ConfigError
+    from fivestar.settings import load_admin_settings
     from fivestar.warehouse.engine import check_reachable, make_engine
     from fivestar.warehouse.roles import RolesError, apply_roles, passwords_from_env
 
-    url = os.environ.get("FIVESTAR_ADMIN_URL") or os.environ.get("FIVESTAR_WAREHOUSE_URL")
+    url = load_admin_settings().admin_url
     if not url:
         raise ConfigError("set FIVESTAR_ADMIN_URL (or FIVESTAR_WAREHOUSE_URL) to a superuser PostgreSQL URL")
     engine = make_engine(url)
@@ -108,7 +108,9 @@ def rekey() -> None:
     from fivestar.settings import load_settings
 
     settings = load_settings()
-    new_key = os.environ.get("FIVESTAR_NEW_ID_HASH_KEY", "")
+    from fivestar.settings import load_admin_settings
+
+    new_key = load_admin_settings().new_id_hash_key
     engine = warehouse()
     try:
         cfg = settings.config_dir

@@ -7,7 +7,7 @@ Secrets (SMTP password, resident-ID hash key) come only from the environment.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -140,3 +140,40 @@ def load_settings() -> Settings:
         share_group=_flag("FIVESTAR_SHARE_GROUP"),
         auto_upgrade=_flag("FIVESTAR_AUTO_UPGRADE"),
     )
+
+
+# ------------------------------------------------------------------ admin commands
+@dataclass(frozen=True)
+class AdminSettings:
+    """What `fivestar roles` and `fivestar rekey` read (never needed by a run)."""
+
+    admin_url: str | None  # FIVESTAR_ADMIN_URL, else FIVESTAR_WAREHOUSE_URL: a superuser connection
+    role_prefix: str = "fivestar"  # FIVESTAR_ROLE_PREFIX
+    loader_password: str | None = None  # FIVESTAR_LOADER_PASSWORD
+    reporting_password: str | None = None  # FIVESTAR_REPORTING_PASSWORD
+    county_passwords: dict[str, str] = field(default_factory=dict)  # FIVESTAR_COUNTY_PASSWORD_<code>
+    new_id_hash_key: str = ""  # FIVESTAR_NEW_ID_HASH_KEY (fivestar rekey)
+
+
+def load_admin_settings(environ: dict[str, str] | None = None) -> AdminSettings:
+    env = dict(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value if value not in (None, "") else None
+
+    return AdminSettings(
+        admin_url=get("FIVESTAR_ADMIN_URL") or get("FIVESTAR_WAREHOUSE_URL"),
+        role_prefix=get("FIVESTAR_ROLE_PREFIX") or "fivestar",
+        loader_password=get("FIVESTAR_LOADER_PASSWORD"),
+        reporting_password=get("FIVESTAR_REPORTING_PASSWORD"),
+        county_passwords={
+            k.rsplit("_", 1)[-1]: v for k, v in env.items() if k.startswith("FIVESTAR_COUNTY_PASSWORD_") and v
+        },
+        new_id_hash_key=get("FIVESTAR_NEW_ID_HASH_KEY") or "",
+    )
+
+
+def schedule_cron(default: str = "0 2 * * *") -> str:
+    """The nightly cron: FIVESTAR_SCHEDULE_CRON when set, else 02:00 every day."""
+    return (_env("FIVESTAR_SCHEDULE_CRON") or "").strip() or default

@@ -13,23 +13,22 @@ Nothing here decides anything about the data: the flow does the work.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
+from fivestar.settings import schedule_cron
 from flows.nightly import fivestar_run
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 DEFAULT_CRON = "0 2 * * *"
-CRON_ENV = "FIVESTAR_SCHEDULE_CRON"
 TIMEZONE = "Asia/Shanghai"
 DEFAULT_PARAMETERS: dict[str, Any] = {"period": None, "county": None, "force": False}
 
 
 def default_cron() -> str:
     """The nightly cron: FIVESTAR_SCHEDULE_CRON when set, else 02:00 every day."""
-    return (os.environ.get(CRON_ENV) or "").strip() or DEFAULT_CRON
+    return schedule_cron(DEFAULT_CRON)
 
 
 def nightly_deployment(cron: str | None = None, name: str = "nightly") -> RunnerDeployment:

@@ -30,7 +30,6 @@ verifier computed on the client (libpq's PQencryptPasswordConn) is sent.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from fivestar.settings import load_admin_settings
 from fivestar.warehouse import dialect
 from fivestar.warehouse.engine import check_reachable, make_engine, safe_url
 from fivestar.warehouse.schema import schema_statements
@@ -310,15 +310,13 @@ def drop_roles(engine: Engine, roles: list[str]) -> None:
 
 # ---------------------------------------------------------------------------- command line
 def passwords_from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """FIVESTAR_LOADER_PASSWORD, FIVESTAR_REPORTING_PASSWORD, FIVESTAR_COUNTY_PASSWORD_<code>."""
-    env = dict(os.environ if environ is None else environ)
-    counties = {
-        k.rsplit("_", 1)[-1]: v for k, v in env.items() if k.startswith("FIVESTAR_COUNTY_PASSWORD_") and v
-    }
+    """FIVESTAR_LOADER_PASSWORD, FIVESTAR_REPORTING_PASSWORD, FIVESTAR_COUNTY_PASSWORD_<code>
+    (read by fivestar.settings), as apply_roles' keyword arguments."""
+    a = load_admin_settings(environ)
     return {
-        "loader_password": env.get("FIVESTAR_LOADER_PASSWORD") or None,
-        "reporting_password": env.get("FIVESTAR_REPORTING_PASSWORD") or None,
-        "county_logins": counties or None,
+        "loader_password": a.loader_password,
+        "reporting_password": a.reporting_password,
+        "county_logins": a.county_passwords or None,
     }
 
 
@@ -331,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     del argv
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    url = os.environ.get("FIVESTAR_ADMIN_URL") or os.environ.get("FIVESTAR_WAREHOUSE_URL")
+    admin = load_admin_settings()
+    url = admin.admin_url
     if not url:
         print(
             "Set FIVESTAR_ADMIN_URL (or FIVESTAR_WAREHOUSE_URL) to a superuser PostgreSQL URL.",
@@ -341,9 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = make_engine(url)
     try:
         check_reachable(engine)
-        roles = apply_roles(
-            engine, prefix=os.environ.get("FIVESTAR_ROLE_PREFIX", "fivestar"), **passwords_from_env()
-        )
+        roles = apply_roles(engine, prefix=admin.role_prefix, **passwords_from_env())
     except Exception as exc:  # a plain message; the exception text never holds a password
         print(
             f"Could not apply the roles on {safe_url(engine)}: {type(exc).__name__}: {exc}", file=sys.stderr
