@@ -17,7 +17,9 @@ from fivestar.report import charts
 from fivestar.report.table_specs import LEVELS, TABLES, Col, star_table
 from fivestar.report.templates import TEMPLATES
 
-HTML_ROW_LIMIT = 200  # long lists (changes, near misses) are cut in the page; the XLSX has all rows
+# Long lists (changes, near misses) show their first rows in the page, with the count; the
+# XLSX sheet of the same name has every row. Leaders read a page, not a register.
+HTML_TOP_N = 20
 
 JINJA_ENV = Environment(
     loader=DictLoader(TEMPLATES),
@@ -72,6 +74,7 @@ class HtmlTable:
     headers: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
     hidden: int = 0
+    count_text: str = ""  # "共N条，显示前20条…" above a cut list
 
 
 def html_table(
@@ -126,6 +129,26 @@ def report_tables(d: dict[str, Any]) -> dict[str, tuple[str, tuple[Col, ...], li
     }
 
 
+def _change_size(r: dict[str, Any]) -> tuple[int, int]:
+    """Sort key of a change, biggest first: star levels moved, then stars gained or lost."""
+    before, after = r.get("level_before"), r.get("level_after")
+    moved = abs(int(after) - int(before)) if before is not None and after is not None else 0
+    stars = sum(len([c for c in str(r.get(k) or "").split("|") if c]) for k in ("stars_gained", "stars_lost"))
+    return (-moved, -stars)
+
+
+def top_list(t: HtmlTable, rows: list[dict[str, Any]], unit: str, what: str) -> HtmlTable:
+    """Add the count line of a list cut to HTML_TOP_N rows (the XLSX sheet has them all)."""
+    branches = len({r.get("branch_code") for r in rows})
+    text = f"共{len(rows)}{unit}（涉及{branches}个支部）"
+    if t.hidden:
+        text += f"，显示{what}前{HTML_TOP_N}{unit}；完整名单见同名 XLSX 报表“{t.sheet}”工作表。"
+    else:
+        text += "，全部列出。"
+    t.count_text = text
+    return t
+
+
 def per_star_html(sheet: str, d: dict[str, Any]) -> HtmlTable:
     """The per-star table, one cell per star ("held/applicable（share）") so it fits a page."""
     headers = ["层级", "代码", "地区", "已评定", *[name for _, name in d["stars"]], "最弱星"]
@@ -140,7 +163,7 @@ def per_star_html(sheet: str, d: dict[str, Any]) -> HtmlTable:
         for code, name in d["stars"]:
             n, held, share = r[f"applies_{code}"], r[f"held_{code}"], r[f"share_{code}"]
             text = "—" if not n else f"{held}/{n}（{fmt(share, 'pct')[0]}）"
-            cls = "int" + (" weak" if code in r["weakest_codes"] else "")
+            cls = "star" + (" weak" if code in r["weakest_codes"] else "")  # may wrap: fits 1280 px
             cells.append({"text": text, "cls": cls, "title": f"{name}：获得 {held} 个，适用 {n} 个"})
         cells.append({"text": r["weakest"], "cls": "long", "title": None})
         rows.append({"cells": cells, "cls": _total_class(r)})
@@ -195,8 +218,11 @@ def render_report_html(d: dict[str, Any]) -> str:
     """The leaders' report page for a `build_report_data` dict."""
     specs = report_tables(d)
     tables = {}
+    # Biggest moves first (stable: county and branch order within a size); near misses are
+    # already closest first.
+    specs["changes"] = (*specs["changes"][:2], sorted(specs["changes"][2], key=_change_size))
     for key, (sheet, cols, rows) in specs.items():
-        limit = HTML_ROW_LIMIT if key in ("changes", "near_misses") else None
+        limit = HTML_TOP_N if key in ("changes", "near_misses") else None
         weak = "weakest_codes" if key == "per_star" else None
         row_class = (
             _quality_class
@@ -207,6 +233,8 @@ def render_report_html(d: dict[str, Any]) -> str:
         )
         tables[key] = html_table(key, sheet, cols, rows, limit=limit, weak=weak, row_class=row_class)
     tables["per_star"] = per_star_html(specs["per_star"][0], d)
+    top_list(tables["changes"], d["changes"], "条", "星级变化最大的")
+    top_list(tables["near_misses"], d["near_misses"], "项", "差距最小的")
     prov = d["headline"]["province"][0] if d["headline"]["province"] else {}
     prov_all = next(
         (r for r in d["area_summary"] if r["area_level"] == "province" and r["branch_type"] == "全部"), {}

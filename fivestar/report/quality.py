@@ -19,6 +19,20 @@ from fivestar.report.queries import as_codes, py_value, read
 from fivestar.status import ACCEPTED_STATUSES, status_zh
 
 
+def where_label(g: pd.DataFrame) -> str:
+    """Where a kind of finding is, in plain Chinese: sheets and columns, or the whole file."""
+    parts = []
+    for sheet, cols in g.groupby(g["sheet"].fillna(""), sort=True)["column_name"]:
+        names = sorted({str(c) for c in cols.fillna("") if str(c)})
+        if not sheet:
+            parts.append("整个文件")
+        elif names:
+            parts.append(f"“{sheet}”表：" + "、".join(names[:4]) + ("等列" if len(names) > 4 else "列"))
+        else:
+            parts.append(f"“{sheet}”表")
+    return "；".join(parts)
+
+
 def quality(engine: Engine, period: str, ratings: pd.DataFrame) -> dict[str, Any]:
     reg = as_codes(
         read(engine, "SELECT code, name, parent_code FROM rpt_region WHERE level = 'county'"),
@@ -95,9 +109,10 @@ def quality(engine: Engine, period: str, ratings: pd.DataFrame) -> dict[str, Any
         read(
             engine,
             """
-            SELECT county_code, version, severity, rule, COUNT(*) AS n, MIN(message) AS example
+            SELECT county_code, version, severity, rule, sheet, column_name,
+                   COUNT(*) AS n, MIN(message) AS example
             FROM rpt_dq_issue WHERE period = :p
-            GROUP BY county_code, version, severity, rule
+            GROUP BY county_code, version, severity, rule, sheet, column_name
             """,
             p=period,
         ),
@@ -111,7 +126,8 @@ def quality(engine: Engine, period: str, ratings: pd.DataFrame) -> dict[str, Any
             {
                 "severity": sev,
                 "severity_label": "错误" if sev == "error" else "提示",
-                "rule": rule,
+                "rule": rule,  # kept for IT; the page and workbook show `where` instead
+                "where": where_label(g),
                 "count": int(g["n"].sum()),
                 "counties": int(g["county_code"].nunique()),
                 "example": cells.mask_ids_in(str(g["example"].iloc[0] or "")),

@@ -250,7 +250,7 @@ TABLES: dict[str, tuple[str, tuple[Col, ...]]] = {
         "主要问题",
         _cols(
             ("severity_label", "级别"),
-            ("rule", "规则", "code"),
+            ("where", "问题所在"),
             ("count", "次数", "int"),
             ("counties", "涉及县数", "int"),
             ("example", "示例说明", "long"),

@@ -20,8 +20,13 @@ h3{font-size:16px;margin:18px 0 6px}
 nav.toc{font-size:14px;margin:8px 0 0} nav.toc a{margin-right:14px;color:#1565C0;text-decoration:none}
 table.data{border-collapse:collapse;font-size:13px;margin:8px 0 4px;width:auto}
 table.data th,table.data td{border:1px solid #d0d0d0;padding:3px 7px;vertical-align:top;text-align:left;white-space:nowrap}
-table.data td.long{white-space:normal;min-width:28em}
-table.data th{background:#F3E5E5;font-weight:bold;white-space:nowrap}
+table.data td.long{white-space:normal;min-width:16em}
+table.data td.text{white-space:normal;min-width:4em}
+table.data th{background:#F3E5E5;font-weight:bold;white-space:normal;min-width:2.5em}
+table.data td.star{text-align:right;white-space:normal;min-width:4.5em}
+.wrap{max-width:100%;overflow-x:auto}
+details.fold{margin:8px 0} details.fold summary{cursor:pointer;color:#1565C0;font-size:14px}
+p.count{font-weight:bold;color:#333}
 table.data tbody tr:nth-child(even){background:#fbfbfb}
 td.num,td.int,td.pct,td.dpct,td.rank,td.drank,td.money,td.int_delta{text-align:right;white-space:nowrap}
 td.code{font-family:Consolas,"DejaVu Sans Mono",monospace;white-space:nowrap}
@@ -38,18 +43,19 @@ footer{margin-top:28px;color:#777;font-size:12px;border-top:1px solid #ddd;paddi
 dl.src dt{font-weight:bold;margin-top:4px} dl.src dd{margin:0 0 0 1.5em}
 .stars span{display:inline-block;padding:1px 8px;margin:2px;border-radius:10px;font-size:13px}
 .got{background:#B71C1C;color:#fff} .miss{background:#eee;color:#555}
-@media print{body{background:#fff} main{padding:0} h2{page-break-after:avoid} table.data{page-break-inside:auto}}
+@media print{body{background:#fff} main{padding:0} details.fold summary{color:#555} h2{page-break-after:avoid} table.data{page-break-inside:auto}}
 """
 
 TABLE_MACRO = """
 {% macro table(t) %}
-<table class="data" id="t-{{ t.key }}">
+{% if t.count_text %}<p class="note count" id="count-{{ t.key }}">{{ t.count_text }}</p>{% endif %}
+<div class="wrap"><table class="data" id="t-{{ t.key }}">
 <thead><tr>{% for h in t.headers %}<th>{{ h }}</th>{% endfor %}</tr></thead>
 <tbody>
 {% for row in t.rows %}<tr{% if row.cls %} class="{{ row.cls }}"{% endif %}>{% for c in row.cells %}<td class="{{ c.cls }}"{% if c.title %} title="{{ c.title }}"{% endif %}>{{ c.text }}</td>{% endfor %}</tr>
 {% endfor %}
-</tbody></table>
-{% if t.hidden %}<p class="more">另有 {{ t.hidden }} 行未在网页中列出，完整明细见同名 XLSX 报表“{{ t.sheet }}”工作表。</p>{% endif %}
+</tbody></table></div>
+{% if t.hidden and not t.count_text %}<p class="more">另有 {{ t.hidden }} 行未在网页中列出，完整明细见同名 XLSX 报表“{{ t.sheet }}”工作表。</p>{% endif %}
 {% endmacro %}
 """
 
@@ -74,8 +80,10 @@ REPORT = (
 {% for h in d.headline.province %}<p class="lead" id="headline-{{ h.area_code }}"><span class="area">{{ h.area_name }}</span>：{{ h.text }}</p>{% endfor %}
 {% for h in d.headline.cities %}<p class="lead" id="headline-{{ h.area_code }}"><span class="area">{{ h.area_name }}</span>：{{ h.text }}{% if h.five_star_note %}{{ h.five_star_note }}{% endif %}</p>{% endfor %}
 <div class="kpis">{% for k in kpis %}<div class="kpi"><b>{{ k.value }}</b>{{ k.label }}</div>{% endfor %}</div>
-{{ table(tables.area_summary) }}
 {{ charts.levels }}
+<details class="fold" id="d-area_summary"><summary>各地星级分布明细（省、市、县（市、区），共 {{ tables.area_summary.rows | length }} 行）：点击展开；同名 XLSX 报表“{{ tables.area_summary.sheet }}”工作表有全部明细</summary>
+{{ table(tables.area_summary) }}
+</details>
 </section>
 
 <section id="s-league">

@@ -9,6 +9,7 @@ never becomes a formula (data type forced to string, quote prefix set).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,22 @@ def set_text(cell: Cell, value: Any) -> None:
 
 def _display_width(s: str) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
+
+
+NOTES_TEXT_WIDTH = 110  # column B of the 说明 sheet, in character units
+LINE_POINTS = 16  # one line of 11 pt CJK text, with leading
+
+
+def wrapped_height(text: str, width: float) -> float:
+    """Row height (points) that shows all of `text` wrapped in a column `width` characters wide.
+
+    Excel and LibreOffice keep a row's stored height when printing, and openpyxl stores
+    none, so a long headline would print as one clipped line. A CJK character is about two
+    width units (a bit more in some fonts: 10% slack), each line break starts a new line.
+    """
+    per_line = max(1.0, width / 1.1)
+    lines = sum(max(1, math.ceil(_display_width(part) / per_line)) for part in text.split("\n"))
+    return lines * LINE_POINTS + 4
 
 
 def _number(v: Any, kind: str) -> float | int | None:
@@ -131,8 +148,11 @@ def _notes_sheet(ws: Worksheet, d: dict[str, Any], title: str, subtitle: str) ->
     for h in [*d["headline"]["province"], *d["headline"]["cities"]]:
         row += 1
         set_text(ws.cell(row, 1), h["area_name"])
-        set_text(ws.cell(row, 2), h["text"] + (h.get("five_star_note") or ""))
+        sentence = h["text"] + (h.get("five_star_note") or "")
+        set_text(ws.cell(row, 2), sentence)
         ws.cell(row, 2).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.cell(row, 1).alignment = Alignment(vertical="top")
+        ws.row_dimensions[row].height = wrapped_height(sentence, NOTES_TEXT_WIDTH)
     row += 2
     set_text(ws.cell(row, 1), "数据来源")
     ws.cell(row, 1).font = Font(bold=True, size=12)
@@ -141,8 +161,10 @@ def _notes_sheet(ws: Worksheet, d: dict[str, Any], title: str, subtitle: str) ->
         set_text(ws.cell(row, 1), SOURCE_LABELS.get(k, k))
         set_text(ws.cell(row, 2), v)
         ws.cell(row, 2).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.cell(row, 1).alignment = Alignment(vertical="top")
+        ws.row_dimensions[row].height = wrapped_height(str(v), NOTES_TEXT_WIDTH)
     ws.column_dimensions["A"].width = 14
-    ws.column_dimensions["B"].width = 110
+    ws.column_dimensions["B"].width = NOTES_TEXT_WIDTH
     _print_setup(ws)
 
 

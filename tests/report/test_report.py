@@ -41,6 +41,7 @@ from fivestar.report.areas import pct_text
 from fivestar.report.charts import heatmap, line_chart, stacked_bars
 from fivestar.report.html import fmt
 from fivestar.report.queries import load_history, month_add, snapshot_at, view_ratings
+from fivestar.report.table_specs import TABLES
 from fivestar.warehouse.engine import make_engine
 
 SCRIPT_NAME = '<script>alert("x")</script>&"村"'
@@ -749,6 +750,136 @@ def test_renders_in_headless_chromium(data: dict[str, Any], written: list[Path],
     assert SCRIPT_NAME in [row[2] for row in tables["t-near_misses"][1:]]
 
 
+# ---------------------------------------------------------------- read to the end (issue 19, item 8)
+def _section(html: str, sid: str) -> str:
+    start = html.index(f'id="{sid}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_per_area_table_folds_behind_headline_and_charts(html_text: str) -> None:
+    sec = _section(html_text, "s-headline")
+    fold = sec.index('<details class="fold" id="d-area_summary">')
+    assert sec.index('class="lead"') < sec.index("<svg") < fold < sec.index('id="t-area_summary"')
+    assert "<details open" not in sec
+    summary = sec[fold : sec.index("</summary>")]
+    assert "XLSX" in summary and "“星级分布”工作表" in summary
+
+
+@pytest.mark.parametrize(
+    ("key", "sid", "unit"), [("changes", "s-changes", "条"), ("near_misses", "s-near", "项")]
+)
+def test_long_lists_show_top_20_with_counts(
+    data: dict[str, Any], html_text: str, key: str, sid: str, unit: str
+) -> None:
+    from fivestar.report.html import HTML_TOP_N
+
+    rows = data[key]
+    assert HTML_TOP_N == 20 and len(rows) > HTML_TOP_N  # the province has more than a page
+    sec = _section(html_text, sid)
+    shown = html_tables(sec)[f"t-{key}"][1:]
+    assert len(shown) == HTML_TOP_N
+    branches = len({r["branch_code"] for r in rows})
+    count = f"共{len(rows)}{unit}（涉及{branches}个支部），显示"
+    assert count in sec and f"前{HTML_TOP_N}{unit}" in sec
+    assert f"完整名单见同名 XLSX 报表“{TABLES[key][0]}”工作表" in sec
+    assert sec.index(count) < sec.index(f'id="t-{key}"')  # read before the list
+    names = {(r["branch_code"]) for r in rows}
+    assert {row[1] for row in shown} <= names
+    if key == "near_misses":  # closest first: the page shows the 20 smallest gaps
+        assert [row[1] for row in shown] == [r["branch_code"] for r in rows[:HTML_TOP_N]]
+    else:  # biggest moves first
+        moved = sorted(
+            (abs((r["level_after"] or 0) - (r["level_before"] or 0)) if r["level_before"] is not None else 0)
+            for r in rows
+        )[::-1][:HTML_TOP_N]
+        assert sorted((abs(int(row[7]) - int(row[6])) if row[6] else 0) for row in shown)[::-1] == moved
+
+
+RULE_ID = re.compile(r"\b[a-z][a-z_]*(?:\.[a-z_]+)+\b")
+
+
+def test_quality_section_has_no_rule_ids(data: dict[str, Any], html_text: str) -> None:
+    rules = data["quality"]["rules"]
+    assert rules and all(RULE_ID.fullmatch(r["rule"]) for r in rules)  # ids like roster.members.range
+    sec = _section(html_text, "s-quality")
+    text_only = re.sub(r"<[^>]+>", " ", sec)
+    assert not RULE_ID.findall(text_only), RULE_ID.findall(text_only)
+    shown = html_tables(sec)["t-quality_rules"]
+    assert shown[0] == ["级别", "问题所在", "次数", "涉及县数", "示例说明"]
+    assert all(row[1] and not RULE_ID.search(row[1]) for row in shown[1:])
+
+
+def _measure_script() -> str:
+    """Appended to a copy of the page: opens the fold and records widths in a body attribute."""
+    return """<script>
+document.querySelectorAll('details').forEach(function (d) { d.open = true; });
+var out = {doc: document.documentElement.scrollWidth, tables: []};
+document.querySelectorAll('table').forEach(function (t) {
+  out.tables.push([t.id, t.scrollWidth, t.parentElement.clientWidth, t.getBoundingClientRect().right]);
+});
+document.body.setAttribute('data-measure', JSON.stringify(out));
+</script>"""
+
+
+def test_no_table_wider_than_the_page_at_1280(written: list[Path], tmp_path: Path) -> None:
+    import html as html_mod
+    import json
+
+    exe = _chromium()
+    if exe is None:
+        if in_ci():
+            pytest.fail("chromium is required in CI (apt-get install -y chromium)")
+        pytest.skip("chromium not installed")
+    page = next(p for p in written if p.suffix == ".html").read_text(encoding="utf-8")
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", _measure_script() + "</body>"), encoding="utf-8")
+    dom = subprocess.run(
+        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
+         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,900", "--hide-scrollbars",
+         "--dump-dom", probe.as_uri()],
+        capture_output=True, text=True, timeout=180,
+    ).stdout  # fmt: skip
+    m = re.search(r'data-measure="([^"]*)"', dom)
+    assert m, dom[-2000:]
+    got = json.loads(html_mod.unescape(m.group(1)))
+    assert got["doc"] <= 1280, got
+    assert len(got["tables"]) >= 10
+    wide = [t for t in got["tables"] if t[1] > t[2] or t[3] > 1280]
+    assert not wide, wide
+
+
+def test_xlsx_headlines_print_whole(data: dict[str, Any], written: list[Path], tmp_path: Path) -> None:
+    from fivestar.report.xlsx import NOTES_TEXT_WIDTH, wrapped_height
+
+    book = next(p for p in written if p.suffix == ".xlsx")
+    ws = openpyxl.load_workbook(book)["说明"]
+    sentences = [h["text"] + (h.get("five_star_note") or "") for h in
+                 [*data["headline"]["province"], *data["headline"]["cities"]]]  # fmt: skip
+    rows = {c.value: c.row for c in ws["B"] if c.value}
+    for s in sentences:
+        h = ws.row_dimensions[rows[s]].height
+        assert h == wrapped_height(s, NOTES_TEXT_WIDTH) and h >= 2 * 16, (s, h)
+    soffice, pdftotext = shutil.which("soffice"), shutil.which("pdftotext")
+    if soffice is None or pdftotext is None:
+        if in_ci():
+            pytest.fail("soffice and pdftotext are required in CI (libreoffice-calc-nogui, poppler-utils)")
+        pytest.skip("soffice or pdftotext not installed")
+    env = dict(os.environ, HOME=str(tmp_path))  # a private LibreOffice profile
+    conv = subprocess.run(
+        [soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(book)],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    pdf = tmp_path / (book.stem + ".pdf")
+    assert pdf.exists(), conv.stderr
+    # The 说明 sheet prints first; its page(s) must hold every headline sentence in full.
+    text_ = subprocess.run(
+        [pdftotext, "-l", "2", str(pdf), "-"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    flat = re.sub(r"\s+", "", text_)
+    for s in sentences:
+        assert re.sub(r"\s+", "", s) in flat, s
+
+
 # ---------------------------------------------------------------- same output as before (golden)
 GOLDEN = Path(__file__).parents[1] / "golden" / "report_province.json.gz"
 
@@ -809,6 +940,10 @@ def test_report_output_unchanged(province: Province, tmp_path: Path) -> None:
     """The report's HTML and XLSX equal the golden dump made before the report read only views.
 
     Regenerate (only for an intended change of the report) with FIVESTAR_WRITE_GOLDEN=1.
+    Intended changes since: issue 19 item 8 (leaders read to the end): the per-area table
+    folds behind the charts, the change and near-miss lists show their top 20 with a count
+    line, CSS lets tables wrap to fit 1280 px, and 主要问题 names where a problem is (sheet,
+    column) instead of a rule id (HTML and XLSX column B of that sheet); no number changed.
     """
     import gzip
     import json
