@@ -1,18 +1,19 @@
 """Versioned warehouse migrations (Alembic) on SQLite and PostgreSQL.
 
-In: tests/fixtures/schema_84c509f/ (release 84c509f's sql/001_schema.sql and
-002_views.sql verbatim, and data.sql: rows that release loaded from its sample, every
-table with rows), the conftest `warehouse_url` (empty SQLite file or PostgreSQL schema).
+In: the baseline revision's copy of release 84c509f's sql/001_schema.sql and
+002_views.sql (checked against their sha256), tests/fixtures/schema_84c509f/data.sql
+(rows that release loaded from its sample, every table with rows), the conftest `warehouse_url` (empty SQLite file or PostgreSQL schema).
 Out: checks that a warehouse made by 84c509f is recognised, stamped at the baseline and
 upgraded to head with every row and every rpt_* row as before (PostgreSQL only by
 `fivestar db upgrade`, which prints the backup advice first, or FIVESTAR_AUTO_UPGRADE);
 that grants of BI readers survive; that a throwaway revision in a copy of the migrations
 goes up and down; that downgrades losing rows refuse; and that the head schema equals
-sql/001_schema.sql and the baseline equals the pinned release files.
+sql/001_schema.sql and the baseline equals the release's files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import uuid
 from pathlib import Path
@@ -46,7 +47,8 @@ def _run_script(engine: Engine, *names: str) -> None:
     name = dialect.name_of(engine)
     with engine.begin() as conn:
         for f in names:
-            text = dialect.render_sql((FIXTURE / f).read_text(encoding="utf-8"), name)
+            folder = FIXTURE if f == "data.sql" else migrate.MIGRATIONS_DIR / "baseline"  # the release's DDL
+            text = dialect.render_sql((folder / f).read_text(encoding="utf-8"), name)
             for stmt in dialect.split_statements(text):
                 conn.exec_driver_sql(stmt, execution_options={"no_parameters": True})
 
@@ -275,10 +277,17 @@ def test_head_schema_equals_sql_001(tmp_path: Path) -> None:
         direct.dispose()
 
 
+# sha256 of release 84c509f's sql/001_schema.sql and sql/002_views.sql (`git show 84c509f:sql/…`).
+RELEASE_84C509F = {
+    "001_schema.sql": "32b3acef037e9251c54e50661746947c1fb671bc8169ad58a8e31636bf841829",
+    "002_views.sql": "c6968444fb434b64375ccd61c98a676b3f43854c0f312e8f31aa6d2baf767136",
+}
+
+
 def test_baseline_is_the_pinned_release() -> None:
-    for name in ("001_schema.sql", "002_views.sql"):
-        pinned = (FIXTURE / name).read_bytes()
-        assert (migrate.MIGRATIONS_DIR / "baseline" / name).read_bytes() == pinned, name
+    for name, digest in RELEASE_84C509F.items():
+        got = hashlib.sha256((migrate.MIGRATIONS_DIR / "baseline" / name).read_bytes()).hexdigest()
+        assert got == digest, name
 
 
 def test_history_lists_every_revision() -> None:
