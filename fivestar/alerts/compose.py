@@ -245,6 +245,7 @@ def digest_message(
     run_id: str = "",
     given_up: list[dict] | None = None,
     deferred: int = 0,
+    notice: str = "",
 ) -> Message:
     """Run summary for IT staff.
 
@@ -252,7 +253,8 @@ def digest_message(
     missing_counties: dicts with county_code, county_name (None: not known in this run, not shown);
     failed_deliveries: delivery records (channel, recipient, error; county_code / alert_key optional);
     given_up: deliveries the retry policy gave up in this run (same keys; error = the reason);
-    deferred: deliveries left for the next run because the run's alert time budget ran out.
+    deferred: deliveries left for the next run because the run's alert time budget ran out;
+    notice: a warning line shown first (e.g. the raw folder is empty past the deadline).
     """
     given_up = list(given_up or [])
     missing = list(missing_counties or [])
@@ -262,6 +264,9 @@ def digest_message(
     )
     lines = [f"{period} 五星支部数据处理汇总" + (f"（运行 {run_id}）" if run_id else ""), ""]
     md = [f"### {PREFIX}{md_escape(period)} 运行汇总", ""]
+    if notice:
+        lines.extend([f"注意：{notice}", ""])
+        md.extend([f"**注意：{md_escape(notice)}**", ""])
 
     def section(title: str, rows: list[str]) -> None:
         # Rows quote file names, county names and server replies: escaped as submitter text.

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from fivestar.alerts.compose import Message, digest_message, submission_alert_key, submission_message
@@ -260,12 +261,39 @@ class _Stage:
         return out
 
 
+def overdue_empty_period(engine: Engine, raw_dir: Path, now: dt.datetime) -> str | None:
+    """The latest month whose reporting deadline has passed when the raw folder holds no
+    workbook at all and the warehouse no version of that month (a wrong or unmounted
+    folder on the night after the deadline); else None."""
+    from fivestar.overview import default_deadline, has_tables
+
+    if any(raw_dir.rglob("*.xlsx")):
+        return None
+    now_local = as_utc(now)
+    y, m = now_local.year, now_local.month
+    period = f"{y:04d}-{m:02d}"
+    while default_deadline(period) > now_local:
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+        period = f"{y:04d}-{m:02d}"
+    if has_tables(engine, "submission"):
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM submission WHERE period = :p"), {"p": period}).first():
+                return None
+    return period
+
+
 def _digests(stage: _Stage, registry: Registry, processed: list[dict[str, Any]]) -> list[tuple[str, Message]]:
     """One digest per period this run processed, or in which alerts failed, were given up
-    or put off."""
+    or put off; and one for a month past its deadline while the raw folder is empty."""
     periods = {str(r["period"]) for r in processed}
     extra = {str(r.get("period") or "") for r in stage.given_up + stage.failed_new}
     extra |= set(stage.deferred_by_period)
+    overdue = overdue_empty_period(stage.engine, stage.settings.raw_dir, stage.now)
+    if overdue:
+        log.warning(
+            "the raw folder %s holds no workbook and %s is past its deadline", stage.settings.raw_dir, overdue
+        )
+        periods.add(overdue)
     out = []
     for per in sorted(periods | (extra - {""})):
         rows = [r for r in processed if str(r["period"]) == per]
@@ -284,6 +312,11 @@ def _digests(stage: _Stage, registry: Registry, processed: list[dict[str, Any]])
             run_id=stage.run_id,
             given_up=[r for r in stage.given_up if str(r.get("period")) == per],
             deferred=stage.deferred_by_period.get(per, 0),
+            notice=(
+                f"原始数据目录中没有任何报表，而 {per} 的报送截止时间已过；请检查数据目录设置（FIVESTAR_RAW_DIR）是否正确"
+                if per == overdue
+                else ""
+            ),
         )
         out.append((per, msg))
     return out
