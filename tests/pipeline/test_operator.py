@@ -109,10 +109,14 @@ def collected() -> Iterator[Collected]:
     for lg in loggers:
         lg.addHandler(handler)
         lg.setLevel(logging.INFO)
-    logging.getLogger("fivestar.progress").setLevel(logging.INFO)
+    progress = logging.getLogger("fivestar.progress")
+    progress.setLevel(logging.INFO)
+    # An in-process `fivestar run` without -v (another test, same worker) stops propagation.
+    propagate, progress.propagate = progress.propagate, True
     try:
         yield handler
     finally:
+        progress.propagate = propagate
         for lg, level in zip(loggers, levels, strict=True):
             lg.removeHandler(handler)
             lg.setLevel(level)
