@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import in_ci
 from rich.console import Console
 from servers import closed_port
 from sqlalchemy import create_engine, inspect, text
@@ -328,6 +329,8 @@ def test_a_pg_dump_of_a_loaded_warehouse_restores_with_the_same_report_rows(
 ) -> None:
     pg_dump, pg_restore = shutil.which("pg_dump"), shutil.which("pg_restore")
     if not (pg_dump and pg_restore):
+        if in_ci():
+            pytest.fail("pg_dump and pg_restore are required in CI (postgresql-client)")
         pytest.skip("pg_dump / pg_restore not installed")
     schema = f"wh_{uuid.uuid4().hex[:10]}"
     admin = create_engine(pg_database, isolation_level="AUTOCOMMIT")
