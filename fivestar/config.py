@@ -83,7 +83,7 @@ def _clean_text(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     return cleaned
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(_decode(path))
     except yaml.YAMLError as exc:
@@ -265,7 +265,7 @@ class ValidationThresholds:
 
 def load_validation_thresholds(config_dir: str | Path) -> ValidationThresholds:
     p = config_folder(config_dir) / "validation.yaml"
-    raw = (_read_yaml(p) or {}) if p.exists() else {}
+    raw = (read_yaml(p) or {}) if p.exists() else {}
     fields = ValidationThresholds.__dataclass_fields__
     unknown = sorted(set(raw) - set(fields))
     if unknown:
@@ -297,12 +297,12 @@ def load_rulebook(config_dir: str | Path) -> Rulebook:
     d = config_folder(config_dir)
     return Rulebook(
         directory=d,
-        settings=_read_yaml(d / "rulebook.yaml") or {},
+        settings=read_yaml(d / "rulebook.yaml") or {},
         stars=_read_csv(d / "stars.csv"),
         indicators=_read_csv(d / "indicators.csv"),
         items=_read_csv(d / "points_items.csv"),
         vetoes=_read_csv(d / "vetoes.csv"),
-        workbook=_read_yaml(d / "workbook.yaml"),
+        workbook=read_yaml(d / "workbook.yaml"),
         hash=rulebook_hash(d),
     )
 
@@ -328,6 +328,6 @@ def load_registry(config_dir: str | Path) -> Registry:
 
 def load_limits(config_dir: str | Path) -> Limits:
     p = config_folder(config_dir) / "limits.yaml"
-    raw = (_read_yaml(p) or {}) if p.exists() else {}
+    raw = (read_yaml(p) or {}) if p.exists() else {}
     known = {k: raw.pop(k) for k in list(raw) if k in Limits.__dataclass_fields__ and k != "extra"}
     return Limits(**known, extra=raw)
