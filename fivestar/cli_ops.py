@@ -34,13 +34,16 @@ def status(
 
     from fivestar.config import load_registry
     from fivestar.console_tables import status_table
+    from fivestar.deadlines import load_deadlines
     from fivestar.overview import county_status, has_tables, latest_period
     from fivestar.run_params import parse_run_params
     from fivestar.settings import load_settings
 
     if period is not None:
         period = parse_run_params(period, None, False).period  # a clear usage error for "2026-13"
-    registry = load_registry(load_settings().config_dir)
+    config_dir = load_settings().config_dir
+    registry = load_registry(config_dir)
+    deadlines = load_deadlines(config_dir)
     engine = warehouse()
     try:
         period = period or (latest_period(engine) if has_tables(engine, "submission") else None)
@@ -48,13 +51,14 @@ def status(
             console.print("No submission recorded yet (run `fivestar run` first).")
             return
         names = {str(c): registry.county_name(str(c)) or "" for c in registry.county_codes}
-        rows = county_status(engine, names, period, dt.datetime.now(dt.UTC))
+        rows = county_status(engine, names, period, dt.datetime.now(dt.UTC), deadlines)
     finally:
         engine.dispose()
     console.print(status_table(period, rows))
+    deadline = deadlines.deadline(period).strftime("%Y-%m-%d %H:%M:%S")
     console.print(
-        "late: the first accepted file arrived after, or none by, the default deadline "
-        "(day 5 of the next month, 23:59:59 Asia/Shanghai)",
+        f"late: the first accepted file arrived after, or none by, the deadline {deadline} "
+        "Asia/Shanghai (config/deadlines.yaml); times are Asia/Shanghai",
         style="dim",
         soft_wrap=True,
     )

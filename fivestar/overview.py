@@ -2,9 +2,9 @@
 deliveries (`fivestar status`), and the run history (`fivestar runs`).
 
 In: the warehouse engine, the registered counties (code → name), a period and "now".
-Out: plain records for the CLI tables; nothing is written. "Late" uses the spec's
-default deadline (day 5 of the following month, 23:59:59 Asia/Shanghai); configurable
-deadlines are not implemented yet, so a changed deadline is not reflected here.
+Out: plain records for the CLI tables; nothing is written. "Late" uses the deadlines of
+config/deadlines.yaml (fivestar.deadlines; default day 5 of the following month,
+23:59:59 Asia/Shanghai). Stored times are naive UTC; records show Asia/Shanghai.
 """
 
 from __future__ import annotations
@@ -14,25 +14,17 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
+from fivestar.deadlines import SHANGHAI, Deadlines
 from fivestar.status import ACCEPTED_STATUSES, SubmissionStatus
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Worst first: a county's alert state is the worst state among its targets.
 ALERT_ORDER = ("given_up", "failed", "queued", "sent")
 ON_TIME_STATUSES = (*ACCEPTED_STATUSES, SubmissionStatus.SUPERSEDED.value)
-
-
-def default_deadline(period: str) -> dt.datetime:
-    """Day 5 of the month after `period`, 23:59:59 Asia/Shanghai (aware)."""
-    year, month = int(period[:4]), int(period[5:7])
-    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return dt.datetime(year, month, 5, 23, 59, 59, tzinfo=SHANGHAI)
 
 
 def has_tables(engine: Engine, *names: str) -> bool:
@@ -55,16 +47,22 @@ class CountyStatus:
     status: str | None = None  # a SubmissionStatus value of the latest version
     errors: int | None = None
     warnings: int | None = None
-    received_at: dt.datetime | None = None  # local wall time, as stored
+    received_at: dt.datetime | None = None  # Asia/Shanghai wall time (naive)
     alerts: str = ""  # worst delivery state of the latest version's alert, e.g. "failed 1/2"
     late: bool | None = None  # None: the deadline has not passed and nothing accepted yet
 
 
-def _local(ts: Any) -> dt.datetime | None:
-    """A stored TIMESTAMP (local wall time; text on SQLite) as a naive datetime."""
+def _utc(ts: Any) -> dt.datetime | None:
+    """A stored TIMESTAMP (naive UTC; text on SQLite) as an aware UTC datetime."""
     if ts is None or (not isinstance(ts, dt.datetime) and pd.isna(ts)):
         return None
-    return pd.Timestamp(ts).to_pydatetime()
+    return pd.Timestamp(ts).to_pydatetime().replace(tzinfo=dt.UTC)
+
+
+def _local(ts: Any) -> dt.datetime | None:
+    """A stored TIMESTAMP as a naive Asia/Shanghai wall-clock datetime (for display)."""
+    utc = _utc(ts)
+    return None if utc is None else utc.astimezone(SHANGHAI).replace(tzinfo=None)
 
 
 def alert_state(rows: pd.DataFrame) -> str:
@@ -79,18 +77,25 @@ def alert_state(rows: pd.DataFrame) -> str:
     return f"{worst} {n}" if n == len(outcomes) else f"{worst} {n}/{len(outcomes)}"
 
 
-def is_late(period: str, received: list[dt.datetime | None], now: dt.datetime) -> bool | None:
+def is_late(
+    period: str, received: list[dt.datetime | None], now: dt.datetime, deadlines: Deadlines | None = None
+) -> bool | None:
     """Late when the first accepted version came after the deadline, or none came and the
-    deadline has passed; None while it is not due yet."""
-    deadline = default_deadline(period).astimezone().replace(tzinfo=None)  # stored times are local
-    got = sorted(r for r in received if r is not None)
+    deadline has passed; None while it is not due yet. `received`: aware datetimes (naive
+    ones are UTC, as stored)."""
+    deadline = (deadlines or Deadlines()).deadline(period)
+    got = sorted(r if r.tzinfo else r.replace(tzinfo=dt.UTC) for r in received if r is not None)
     if got:
         return got[0] > deadline
-    return True if now.astimezone().replace(tzinfo=None) > deadline else None
+    return True if now > deadline else None
 
 
 def county_status(
-    engine: Engine, counties: Mapping[str, str], period: str, now: dt.datetime
+    engine: Engine,
+    counties: Mapping[str, str],
+    period: str,
+    now: dt.datetime,
+    deadlines: Deadlines | None = None,
 ) -> list[CountyStatus]:
     """One row per registered county (and per county with a submission but no registry row)."""
     with engine.connect() as conn:
@@ -116,11 +121,9 @@ def county_status(
         name = counties.get(code, "")
         # A superseded version was accepted once: it counts for being on time (interfaces.md).
         accepted = [
-            _local(t)
-            for t, s in zip(mine["received_at"], mine["status"], strict=True)
-            if s in ON_TIME_STATUSES
+            _utc(t) for t, s in zip(mine["received_at"], mine["status"], strict=True) if s in ON_TIME_STATUSES
         ]
-        late = is_late(period, accepted, now)
+        late = is_late(period, accepted, now, deadlines)
         if mine.empty:
             out.append(CountyStatus(code, name, period, late=late))
             continue

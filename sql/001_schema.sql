@@ -297,3 +297,42 @@ CREATE TABLE IF NOT EXISTS alert_outbox (
     status        TEXT,
     meta          TEXT              -- JSON
 );
+
+-- ---------------------------------------------------------------- closing (issue 16)
+-- One row per `fivestar close` / `fivestar reopen` (rpt_period_event). county_code '' is a
+-- whole-period close; the latest event naming a county-month (or its whole period, '')
+-- decides whether it is closed (fivestar.warehouse.periods). `at` is UTC.
+CREATE TABLE IF NOT EXISTS period_event (
+    id          {{AUTO_ID}},
+    period      TEXT NOT NULL,
+    county_code TEXT NOT NULL DEFAULT '',
+    action      TEXT NOT NULL,   -- close | reopen
+    actor       TEXT,
+    at          TIMESTAMP NOT NULL,
+    reason      TEXT
+);
+CREATE INDEX IF NOT EXISTS ix_period_event_period ON period_event (period, county_code);
+
+-- Completeness and timeliness per registered county and period, as of the latest run's
+-- "now" (refreshed by every run: fivestar.completeness); rpt_completeness reads it and
+-- adds whether the county-month is closed now. Timestamps are UTC.
+CREATE TABLE IF NOT EXISTS completeness (
+    period             TEXT NOT NULL,
+    county_code        TEXT NOT NULL,
+    county_name        TEXT,
+    city_code          TEXT,
+    deadline           TIMESTAMP NOT NULL,
+    expected           BOOLEAN NOT NULL DEFAULT TRUE,
+    first_received_at  TIMESTAMP,
+    last_received_at   TIMESTAMP,
+    versions           INTEGER NOT NULL DEFAULT 0,
+    current_version    INTEGER,
+    status             TEXT NOT NULL,     -- a submission status, or missing
+    on_time            BOOLEAN NOT NULL DEFAULT FALSE,
+    days_late          INTEGER,
+    accepted_version   INTEGER,           -- the earliest-received accepted version
+    accepted_at        TIMESTAMP,         -- its received_at
+    late_closed        INTEGER NOT NULL DEFAULT 0,  -- versions waiting as late_closed
+    as_of              TIMESTAMP,         -- the run's "now"
+    PRIMARY KEY (period, county_code)
+);

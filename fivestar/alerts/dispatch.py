@@ -9,7 +9,6 @@ what to send; nothing here sends.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -72,11 +71,8 @@ def record_deliveries(engine: Engine, records: list[dict[str, Any]], **key: Any)
     if not records:
         return
     df = pd.DataFrame([{**key, **r} for r in records])
-    # The warehouse keeps naive local time everywhere.
-    local = dt.datetime.now().astimezone().tzinfo
-    df["attempted_at"] = (
-        pd.to_datetime(df["attempted_at"], utc=True).dt.tz_convert(local).dt.tz_localize(None).dt.floor("s")
-    )
+    # The warehouse keeps naive UTC everywhere (fivestar.warehouse.timestamps).
+    df["attempted_at"] = pd.to_datetime(df["attempted_at"], utc=True).dt.tz_localize(None).dt.floor("s")
     df = df.reindex(columns=_COLUMNS)
     with engine.begin() as conn:
         insert_frame(conn, "alert_delivery", df)

@@ -20,8 +20,8 @@ from fivestar.alerts.policy import as_utc
 
 
 def _local_naive(now: dt.datetime) -> dt.datetime:
-    # The warehouse keeps naive local time everywhere.
-    return as_utc(now).astimezone().replace(tzinfo=None, microsecond=0)
+    # The warehouse keeps naive UTC everywhere (fivestar.warehouse.timestamps).
+    return as_utc(now).replace(tzinfo=None, microsecond=0)
 
 
 def save_message(engine: Engine, msg: Message, period: str, now: dt.datetime) -> None:

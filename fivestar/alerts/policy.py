@@ -30,9 +30,11 @@ DIGEST_RESERVE_MAX_S = 10.0
 
 
 def as_utc(value: Any) -> dt.datetime:
-    """A timestamp as an aware UTC datetime; a naive one is local time (the warehouse's)."""
+    """A timestamp as an aware UTC datetime; a naive one is UTC (the warehouse's convention)."""
     ts = pd.Timestamp(value).to_pydatetime()
-    return ts.astimezone(dt.UTC)  # naive datetimes are taken as local time
+    if ts.tzinfo is None:
+        return ts.replace(tzinfo=dt.UTC)
+    return ts.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from fivestar.alerts.outbox import save_message, stored_messages
 from fivestar.alerts.parallel import Delivery, deliver_all
 from fivestar.alerts.policy import Budget, RetryPolicy, as_utc, digest_reserve
 from fivestar.config import Registry
+from fivestar.deadlines import Deadlines
 from fivestar.settings import Settings
 from fivestar.status import SubmissionStatus
 
@@ -261,18 +262,21 @@ class _Stage:
         return out
 
 
-def overdue_empty_period(engine: Engine, raw_dir: Path, now: dt.datetime) -> str | None:
+def overdue_empty_period(
+    engine: Engine, raw_dir: Path, now: dt.datetime, deadlines: Deadlines | None = None
+) -> str | None:
     """The latest month whose reporting deadline has passed when the raw folder holds no
     workbook at all and the warehouse no version of that month (a wrong or unmounted
     folder on the night after the deadline); else None."""
-    from fivestar.overview import default_deadline, has_tables
+    from fivestar.overview import has_tables
 
+    deadlines = deadlines or Deadlines()
     if any(raw_dir.rglob("*.xlsx")):
         return None
     now_local = as_utc(now)
     y, m = now_local.year, now_local.month
     period = f"{y:04d}-{m:02d}"
-    while default_deadline(period) > now_local:
+    while deadlines.deadline(period) > now_local:
         y, m = (y - 1, 12) if m == 1 else (y, m - 1)
         period = f"{y:04d}-{m:02d}"
     if has_tables(engine, "submission"):

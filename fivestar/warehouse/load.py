@@ -22,7 +22,7 @@ from fivestar.status import SubmissionStatus as S
 from fivestar.warehouse import tables
 from fivestar.warehouse.bulk import insert_frame
 from fivestar.warehouse.retry import with_retry
-from fivestar.warehouse.timestamps import local_naive, now, timestamp_text
+from fivestar.warehouse.timestamps import now, timestamp_text, utc_naive
 
 # The noqa'd imports above keep those names importable from here until flows/ and tasks/
 # import them from fivestar.warehouse (or facts/runs/registry); nothing else should.
@@ -199,8 +199,8 @@ def load_version(
         status=status,
         errors=errors,
         warnings=warnings,
-        received_at=local_naive(sub.get("received_at")),
-        processed_at=local_naive(sub.get("processed_at")) or now(),
+        received_at=utc_naive(sub.get("received_at")),
+        processed_at=utc_naive(sub.get("processed_at")) or now(),
     )
     record_df = pd.DataFrame([record], columns=list(tables.SUBMISSION))
 

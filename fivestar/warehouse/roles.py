@@ -174,7 +174,16 @@ def report_views() -> list[tuple[str, str]]:
 def _county_views(conn: Connection, schema: str, cschema: str, owner: str, agg: str) -> list[str]:
     """County copies of the rpt_* views in `cschema`; returns the names granted to logins."""
     qs, qc = quote_ident(schema), quote_ident(cschema)
-    views = report_views()
+    # Copies of the views the warehouse has (one behind head lacks the newest, and their tables).
+    present = {
+        n
+        for (n,) in conn.exec_driver_sql(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'v'",
+            (schema,),
+        ).all()
+    }
+    views = [(n, b) for n, b in report_views() if n in present]
     existing = conn.exec_driver_sql(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relkind = 'v'",

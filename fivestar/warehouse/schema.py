@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -172,10 +173,15 @@ def view_statements(dialect_name: str, sql_dir: Path = SQL_DIR) -> list[tuple[st
     return [(v.name, v.statement(dialect_name)) for v in load_views(sql_dir / "views")]
 
 
-def apply_views(conn: Connection, sql_dir: Path = SQL_DIR) -> None:
-    """Create the views of sql/views/ that are missing or whose SQL changed (see module doc)."""
+def apply_views(conn: Connection, sql_dir: Path = SQL_DIR, only: Collection[str] | None = None) -> None:
+    """Create the views of sql/views/ that are missing or whose SQL changed (see module doc).
+
+    `only`: just these views (a revision before the tables of later views exist)."""
     name = dialect.name_of(conn)
-    _ensure_views(conn, view_statements(name, sql_dir), name == dialect.POSTGRES)
+    views = view_statements(name, sql_dir)
+    if only is not None:
+        views = [(n, s) for n, s in views if n in only]
+    _ensure_views(conn, views, name == dialect.POSTGRES)
 
 
 def replace_views(conn: Connection, drop: list[str], create: list[tuple[str, str]]) -> None:

@@ -39,6 +39,14 @@ ALERT_OUTBOX = (
 
 META = ("key", "value")
 
+PERIOD_EVENT = ("id", "period", "county_code", "action", "actor", "at", "reason")
+
+COMPLETENESS = (
+    "period", "county_code", "county_name", "city_code", "deadline", "expected",
+    "first_received_at", "last_received_at", "versions", "current_version", "status",
+    "on_time", "days_late", "accepted_version", "accepted_at", "late_closed", "as_of",
+)  # fmt: skip
+
 # Fact tables: all columns, and those a loaded frame must carry (besides the version key).
 FACTS: dict[str, tuple[str, ...]] = {
     "roster": (
@@ -109,4 +117,6 @@ ALL_TABLES: dict[str, tuple[str, ...]] = {
     "alert_delivery": ALERT_DELIVERY,
     "run_lock": RUN_LOCK,
     "alert_outbox": ALERT_OUTBOX,
+    "period_event": PERIOD_EVENT,
+    "completeness": COMPLETENESS,
 }

@@ -1,4 +1,4 @@
--- One row per processed file version.
+-- One row per processed file version (times stored as UTC, shown in Asia/Shanghai).
 CREATE VIEW rpt_submission AS
 SELECT
     county_code,
@@ -6,8 +6,8 @@ SELECT
     version,
     file_name,
     file_sha256,
-    received_at,
-    processed_at,
+    {{SHANGHAI(received_at)}} AS received_at,
+    {{SHANGHAI(processed_at)}} AS processed_at,
     status,
     errors,
     warnings,

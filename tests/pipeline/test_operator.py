@@ -57,7 +57,8 @@ from typer.testing import CliRunner
 
 from fivestar.cli import EXIT_COUNTY_FAILED, app
 from fivestar.console_tables import summary_table
-from fivestar.overview import county_status, default_deadline, is_late
+from fivestar.deadlines import Deadlines
+from fivestar.overview import county_status, is_late
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEWS = (
@@ -234,7 +235,7 @@ def test_fivestar_run_exits_4_for_a_failed_county_and_status_and_runs_show_the_n
     assert set(rows) == {A, B, C}
     for code in (A, B, C):
         assert COUNTIES[code] in rows[code] and "accepted" in rows[code] and "on time" in rows[code]
-    assert "11-20 09:0" in rows[A]  # received: the file's modification time
+    assert "11-20 17:0" in rows[A]  # received: the file's modification time (09:0x UTC), in Beijing time
     assert max(len(ln) for ln in status.stdout.split("late:")[0].splitlines()) <= 80, status.stdout
 
     runs = fivestar("runs", "--last", "5")
@@ -274,15 +275,17 @@ def test_status_before_any_run_and_a_bad_period(tmp_path: Path, monkeypatch: pyt
         assert res.exit_code == 3 and "Warehouse unreachable" in res.output and "Traceback" not in res.output
 
 
-def test_lateness_follows_the_default_deadline() -> None:
-    d = default_deadline("2026-12")
+def test_lateness_follows_the_configured_deadline() -> None:
+    d = Deadlines().deadline("2026-12")
     assert (d.year, d.month, d.day, d.hour, d.minute, d.second) == (2027, 1, 5, 23, 59, 59)
-    local = default_deadline("2026-11").astimezone().replace(tzinfo=None)
+    stored = Deadlines().deadline("2026-11").astimezone(dt.UTC).replace(tzinfo=None)  # naive UTC
     before = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-    assert is_late("2026-11", [local], before) is False  # at the deadline is on time
-    assert is_late("2026-11", [local + dt.timedelta(seconds=1)], before) is True
+    assert is_late("2026-11", [stored], before) is False  # at the deadline is on time
+    assert is_late("2026-11", [stored + dt.timedelta(seconds=1)], before) is True
     assert is_late("2026-11", [], before) is None  # not due yet
     assert is_late("2026-11", [], dt.datetime(2026, 12, 6, tzinfo=dt.UTC)) is True
+    later = Deadlines(deadline_day_of_next_month=10)  # a city's own deadline file
+    assert is_late("2026-11", [stored + dt.timedelta(days=2)], before, later) is False
 
 
 # ----------------------------------------------------------------------------- console

@@ -39,7 +39,9 @@ BASELINE_VIEWS = (
     "rpt_dq_issue",
     "rpt_points_tally",
 )
-BASELINE_TABLES = tuple(t for t in tables.ALL_TABLES if t not in ("run_lock", "alert_outbox"))
+BASELINE_TABLES = tuple(
+    t for t in tables.ALL_TABLES if t not in ("run_lock", "alert_outbox", "period_event", "completeness")
+)
 
 
 def _run_script(engine: Engine, *names: str) -> None:
@@ -65,7 +67,9 @@ def _snapshot(engine: Engine) -> dict[str, list[tuple]]:
         # Views now keep their hashes in meta (schema.apply_views); the release's rows stay.
         out["meta"] = _rows(conn, "SELECT key, value FROM meta WHERE key NOT LIKE 'view_sha256:%%'")
         for v in BASELINE_VIEWS:
-            out[v] = _rows(conn, f"SELECT {', '.join(contracts[v])} FROM {v}")
+            # 0004 shows rpt_submission's stored UTC times in Asia/Shanghai (the table keeps them).
+            cols = [c for c in contracts[v] if v != "rpt_submission" or not c.endswith("_at")]
+            out[v] = _rows(conn, f"SELECT {', '.join(cols)} FROM {v}")
     return out
 
 
@@ -174,6 +178,25 @@ def test_downgrade_one_revision_and_back_and_refusals(warehouse_engine: Engine, 
         conn.exec_driver_sql(
             "INSERT INTO submission (county_code, period, version, status) VALUES ('410523', '2026-11', 1, 'accepted')"
         )
+    # 0004 -> 0003 would lose the record of closed periods: it says so and refuses.
+    with warehouse_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO period_event (period, county_code, action, actor, at) "
+            "VALUES ('2026-11', '', 'close', 'it', '2026-12-10 02:00:00')"
+        )
+    result = _db(warehouse_url, "downgrade")
+    assert result.exit_code == 2 and "period_event holds 1" in result.output, result.output
+    with warehouse_engine.begin() as conn:
+        assert migrate.current(conn) == head
+        conn.exec_driver_sql("DELETE FROM period_event")
+    result = _db(warehouse_url, "downgrade")
+    assert result.exit_code == 0, result.output
+    with warehouse_engine.connect() as conn:
+        assert migrate.current(conn) == down == "0003"
+        names = set(sa.inspect(conn).get_view_names())
+        assert names == set(view_contracts()) - {"rpt_completeness", "rpt_period_event"}
+        assert not {"period_event", "completeness"} & set(sa.inspect(conn).get_table_names())
+        down = "0002"
     result = _db(warehouse_url, "downgrade")
     assert result.exit_code == 0, result.output
     with warehouse_engine.connect() as conn:
