@@ -89,10 +89,15 @@ def close(
     import datetime as dt
 
     from fivestar.closing import close_period
+    from fivestar.config import load_registry
+    from fivestar.settings import load_settings
 
+    registry = load_registry(load_settings().config_dir)
     engine = _open_warehouse()
     try:
-        done = close_period(engine, period, reason=reason, by=by, now=dt.datetime.now(dt.UTC))
+        done = close_period(
+            engine, period, reason=reason, by=by, now=dt.datetime.now(dt.UTC), registry=registry
+        )
     finally:
         engine.dispose()
     console.print(
@@ -127,7 +132,7 @@ def reopen(
             reason=reason,
             by=by,
             now=dt.datetime.now(dt.UTC),
-            county_codes=registry.county_codes,
+            registry=registry,
         )
     finally:
         engine.dispose()

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from fivestar.config import Registry
 from fivestar.run_params import InvalidRunParameter, parse_run_params
 from fivestar.warehouse.lock import run_lock
 from fivestar.warehouse.periods import CLOSE, REOPEN, closed_county_months, record_period_event
+from fivestar.warehouse.registry import sync_registry
 
 
 @dataclass(frozen=True)
@@ -46,14 +48,23 @@ def _closed_in(engine: Engine, period: str) -> set[str]:
 
 
 def close_period(
-    engine: Engine, period: str, *, reason: str | None, by: str | None, now: dt.datetime
+    engine: Engine,
+    period: str,
+    *,
+    reason: str | None,
+    by: str | None,
+    now: dt.datetime,
+    registry: Registry | None = None,
 ) -> PeriodChange:
-    """Close every county-month of `period` (a record even when it already was)."""
+    """Close every county-month of `period` (a record even when it already was). `registry`:
+    config/registry.csv, copied to the warehouse first (the counties a close applies to)."""
     period = parse_run_params(period).period or ""
     if not period:
         raise InvalidRunParameter("give the period to close: --period YYYY-MM")
     actor = actor_name(by)
     with run_lock(engine, wait=True):
+        if registry is not None:
+            sync_registry(engine, registry)
         record_period_event(engine, period=period, action=CLOSE, actor=actor, now=now, reason=reason or None)
         closed = _closed_in(engine, period)
     return PeriodChange(CLOSE, period, "", actor, len(closed), False)
@@ -67,18 +78,20 @@ def reopen_county(
     reason: str,
     by: str | None,
     now: dt.datetime,
-    county_codes: frozenset[str] | set[str],
+    registry: Registry,
 ) -> PeriodChange:
-    """Reopen one county-month of `period` (recorded even when it was not closed)."""
+    """Reopen one county-month of `period` (recorded even when it was not closed); the
+    county must be in `registry` (config/registry.csv, copied to the warehouse first)."""
     params = parse_run_params(period, county)
     if not params.period or not params.county:
         raise InvalidRunParameter("give --period YYYY-MM and --county CODE")
-    if params.county not in county_codes:
+    if params.county not in registry.county_codes:
         raise InvalidRunParameter(f"county {params.county} is not a county in registry.csv")
     if not reason or not reason.strip():
         raise InvalidRunParameter("give the reason for reopening: --reason TEXT")
     actor = actor_name(by)
     with run_lock(engine, wait=True):
+        sync_registry(engine, registry)
         was = params.county in _closed_in(engine, params.period)
         record_period_event(
             engine,
