@@ -60,34 +60,33 @@ def _aware(ts: Any) -> dt.datetime | None:
     return pd.Timestamp(ts).to_pydatetime().replace(tzinfo=dt.UTC)
 
 
-def county_month(period: str, versions: pd.DataFrame, deadlines: Deadlines) -> dict[str, Any]:
+Version = tuple[int, str, dt.datetime | None]  # version, status, received_at (aware UTC)
+
+
+def county_month(period: str, versions: list[Version], deadlines: Deadlines) -> dict[str, Any]:
     """The computed columns of one county-month from its versions (any order)."""
-    received = [t for t in (_aware(x) for x in versions["received_at"]) if t is not None]
-    taken = versions[versions["status"] != LATE_CLOSED]  # a late_closed file waiting changes nothing
-    current = taken[taken["status"].isin(ACCEPTED_STATUSES)].sort_values("version")
-    once = taken[taken["status"].isin(ONCE_ACCEPTED)].copy()
-    once["at"] = [_aware(x) for x in once["received_at"]]
-    once = once.dropna(subset=["at"]).sort_values(["at", "version"])
+    received = [at for _, _, at in versions if at is not None]
+    taken = [v for v in versions if v[1] != LATE_CLOSED]  # a late_closed file waiting changes nothing
+    current = sorted(v for v in taken if v[1] in ACCEPTED_STATUSES)
+    once = sorted((at, n) for n, st, at in taken if st in ONCE_ACCEPTED and at is not None)
     row: dict[str, Any] = {
         "versions": len(versions),
         "first_received_at": utc_naive(min(received)) if received else None,
         "last_received_at": utc_naive(max(received)) if received else None,
-        "current_version": int(current["version"].iloc[-1]) if len(current) else None,
-        "status": str(current["status"].iloc[-1])
-        if len(current)
-        else (SubmissionStatus.REJECTED.value if len(taken) else MISSING),
+        "current_version": current[-1][0] if current else None,
+        "status": current[-1][1] if current else (SubmissionStatus.REJECTED.value if taken else MISSING),
         "on_time": False,
         "days_late": None,
         "accepted_version": None,
         "accepted_at": None,
-        "late_closed": int((versions["status"] == LATE_CLOSED).sum()),
+        "late_closed": sum(1 for v in versions if v[1] == LATE_CLOSED),
     }
-    if len(once):
-        at = once["at"].iloc[0]
+    if once:
+        at, n = once[0]
         row.update(
             on_time=deadlines.is_on_time(period, at),
             days_late=deadlines.days_late(period, at),
-            accepted_version=int(once["version"].iloc[0]),
+            accepted_version=n,
             accepted_at=utc_naive(at),
         )
     return row
@@ -98,24 +97,32 @@ def compute_completeness(
 ) -> pd.DataFrame:
     """Rows of the `completeness` table (see the module doc)."""
     periods = period_range(sorted(set(versions["period"].astype(str))), deadlines, now)
-    groups = {key: g for key, g in versions.groupby(["period", "county_code"])}
-    empty = versions.iloc[0:0]
+    groups: dict[tuple[str, str], list[Version]] = {}
+    for c, p, v, st, at in zip(
+        versions["county_code"].astype(str),
+        versions["period"].astype(str),
+        versions["version"],
+        versions["status"].astype(str),
+        versions["received_at"],
+        strict=True,
+    ):
+        groups.setdefault((p, c), []).append((int(v), st, _aware(at)))
+    regs = [(str(c.code), c.name, c.parent_code) for c in counties.itertuples(index=False)]
+    as_of = utc_naive(now)
     rows = []
     for period in periods:
         deadline = utc_naive(deadlines.deadline(period))
-        for c in counties.itertuples(index=False):
-            code = str(c.code)
-            mine = groups.get((period, code), empty)
+        for code, name, parent in regs:
             rows.append(
                 {
                     "period": period,
                     "county_code": code,
-                    "county_name": c.name,
-                    "city_code": c.parent_code,
+                    "county_name": name,
+                    "city_code": parent,
                     "deadline": deadline,
                     "expected": True,
-                    **county_month(period, mine, deadlines),
-                    "as_of": utc_naive(now),
+                    **county_month(period, groups.get((period, code), []), deadlines),
+                    "as_of": as_of,
                 }
             )
     return pd.DataFrame(rows)

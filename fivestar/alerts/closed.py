@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.engine import Engine
 
 from fivestar.alerts.compose import PREFIX, Message, md_escape, plain_text, submission_alert_key
@@ -147,13 +148,31 @@ def cycle_sections(
     return out
 
 
+# A month's gaps are worth one digest a day, not one per run (watch-mode runs are frequent).
+GAPS_DIGEST_EVERY = dt.timedelta(hours=20)
+
+
+def _digest_tried_since(engine: Engine, period: str, since: dt.datetime) -> bool:
+    sql = text(
+        "SELECT 1 FROM alert_delivery WHERE alert_key LIKE 'digest:%' AND period = :p AND attempted_at >= :t"
+    ).bindparams(bindparam("t", type_=DateTime()))
+    with engine.connect() as conn:
+        return (
+            conn.execute(sql, {"p": period, "t": since.astimezone(dt.UTC).replace(tzinfo=None)}).first()
+            is not None
+        )
+
+
 def latest_overdue_with_gaps(engine: Engine, deadlines: Deadlines, now: dt.datetime) -> str | None:
     """The latest period past its deadline (within the reminder horizon) that still has
-    counties with no accepted version or late ones, as the latest run computed them."""
+    counties with no accepted version or late ones, as the latest run computed them; None
+    also when a digest of that period was tried in the last GAPS_DIGEST_EVERY."""
     from fivestar.completeness import last_past_deadline
 
     per = last_past_deadline(deadlines, now)
     if now - deadlines.deadline(per) > dt.timedelta(days=deadlines.reminder_horizon_days):
         return None
     gaps = cycle_lines(completeness_rows(engine, [per]))
-    return per if any(gaps.values()) else None
+    if not any(gaps.values()) or _digest_tried_since(engine, per, now - GAPS_DIGEST_EVERY):
+        return None
+    return per
