@@ -43,7 +43,7 @@ from fivestar.settings import load_admin_settings
 from fivestar.warehouse import dialect
 from fivestar.warehouse.engine import check_reachable, make_engine, safe_url
 from fivestar.warehouse.schema import schema_statements
-from fivestar.warehouse.views import load_views
+from fivestar.warehouse.views import load_views, view_contracts
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,9 @@ def report_views() -> list[tuple[str, str]]:
 def _county_views(conn: Connection, schema: str, cschema: str, owner: str, agg: str) -> list[str]:
     """County copies of the rpt_* views in `cschema`; returns the names granted to logins."""
     qs, qc = quote_ident(schema), quote_ident(cschema)
-    # Copies of the views the warehouse has (one behind head lacks the newest, and their tables).
+    # Copies of the views of sql/views/ the warehouse has (one behind head lacks the newest,
+    # and their tables); anything else named is attempted (and fails loudly).
+    known = set(view_contracts())
     present = {
         n
         for (n,) in conn.exec_driver_sql(
@@ -183,7 +185,7 @@ def _county_views(conn: Connection, schema: str, cschema: str, owner: str, agg: 
             (schema,),
         ).all()
     }
-    views = [(n, b) for n, b in report_views() if n in present]
+    views = [(n, b) for n, b in report_views() if n in present or n not in known]
     existing = conn.exec_driver_sql(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relkind = 'v'",

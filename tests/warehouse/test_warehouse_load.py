@@ -205,7 +205,7 @@ def test_dq_issues_and_rpt_views(warehouse_engine: Engine, tiny) -> None:
     row = sub.iloc[0]
     assert (row["status"], int(row["errors"]), int(row["warnings"])) == ("rejected", 1, 1)
     assert row["file_sha256"] == tiny.sub("2026-11")["file_sha256"]
-    assert str(row["received_at"]).startswith("2026-11-20 09:30")
+    assert str(row["received_at"]).startswith("2026-11-20 17:30")  # stored 09:30 UTC, shown in Beijing time
 
 
 def test_known_versions_and_previous_period(warehouse_engine: Engine, tiny) -> None:
