@@ -3,14 +3,15 @@ alert → summary.
 
 In: the run context (settings, rulebook, registry, limits, warehouse), the checked run
 parameters, an executor (where work runs: fivestar.runtime), a stage runner (plain, or
-Prefect's) and the run's "now" (its start time, or `fivestar run --now`: file settling,
-closed months, deadlines and alerts all use it). Out: a `RunResult`. Runs are serialised by the
+Prefect's) and the run's "now" (its start time, or `fivestar run --now`: deadlines, completeness
+and alerts use it; settling uses the later of it and the real clock). Out: a `RunResult`. Runs are serialised by the
 warehouse run lock; every run is recorded in the `run` table, completed or failed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from fivestar.alerts.stage import alert_stage
 from fivestar.completeness import refresh_completeness
@@ -38,7 +39,9 @@ def start(ctx: RunContext, params: RunParams) -> str:
 
 
 def find(ctx: RunContext, params: RunParams, now: dt.datetime) -> Discovery:
-    """New and changed versions; those of closed county-months set aside (pipeline.closing)."""
+    """New and changed versions; those of closed county-months set aside (pipeline.closing).
+    Settling is physical (is a copy still being written?): judged by the real clock when the
+    run's "now" is set (`run --now`), so a backfill's clock never holds a settled file back."""
     found = discover(
         ctx.settings.raw_dir,
         ctx.registry.county_codes,
@@ -46,7 +49,7 @@ def find(ctx: RunContext, params: RunParams, now: dt.datetime) -> Discovery:
         period=params.period,
         county=params.county,
         force=params.force,
-        now=now.timestamp(),
+        now=max(now.timestamp(), time.time()),
         settle=ctx.settings.settle_seconds,
     )
     return apply_closing(ctx, found, params)
