@@ -58,7 +58,7 @@ VIEWS = (
     "rpt_dq_issue",
     "rpt_points_tally",
 )
-VOLATILE = ("processed_at", "run_id")  # differ between two runs over the same files, by design
+VOLATILE = ("processed_at", "run_id", "as_of")  # differ between two runs over the same files, by design
 
 PROVINCE, CITY = "410000", "410500"
 A, B, C = "410522", "410523", "410526"
