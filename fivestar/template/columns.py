@@ -9,6 +9,7 @@ in 填报说明: rule, example, unit, 口径). Writing the workbook is `sheets.p
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 
@@ -161,6 +162,39 @@ def _range_check(ctx: TemplateContext, sheet_key: str, col: Column) -> tuple[Che
     return Check(kind, msg, "lessThanOrEqual", _num(hi)), msg  # type: ignore[arg-type]
 
 
+def indicator_example(rb: Rulebook, spec: SheetSpec, col: Column) -> str:
+    """A plausible value for an indicator column, from its scoring rule in indicators.csv
+    (the middle of a linear range, the threshold of at-least and per-month rules, 0 for
+    zero rules), so 农民人均可支配收入（元） shows 20000, not 12.5; '' when the rule says nothing."""
+    if not spec.branch_type or col.type not in ("int", "num", "rate"):
+        return ""
+    ind = rb.indicators_for(spec.branch_type)
+    hit = ind[ind["key"] == col.key]
+    if hit.empty:
+        return ""
+    row = hit.iloc[0]
+
+    def number(x: object) -> float | None:
+        try:
+            v = float(str(x))
+        except ValueError:
+            return None
+        return None if v != v else v  # NaN
+
+    lo, hi, rule = number(row["lo"]), number(row["hi"]), str(row["rule"])
+    if rule == "zero":
+        value: float | None = 0.0
+    elif lo is not None and hi is not None:
+        value = (lo + hi) / 2
+    else:
+        value = lo if lo is not None else hi
+    if value is None:
+        return ""
+    if col.type == "int":
+        return str(max(0, math.ceil(value)))
+    return _num(round(value, 1))
+
+
 def plan_column(ctx: TemplateContext, spec: SheetSpec, col: Column, letter: str) -> Plan:
     sheet_key = spec.name
     key, t = col.key, col.type
@@ -211,6 +245,7 @@ def plan_column(ctx: TemplateContext, spec: SheetSpec, col: Column, letter: str)
             example = "2" if sheet_key != "roster" else {"members": "35", "households": "420"}.get(key, "45")
         else:
             example = "12.5"
+        example = indicator_example(ctx.rb, spec, col) or example
         if sheet_key == "roster" and key == "members":
             rule += "；超过500人将提示核实"
         if sheet_key == "roster" and key == "secretary_age":
