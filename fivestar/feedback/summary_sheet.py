@@ -175,12 +175,14 @@ def summary_layout(
         (8, "标注说明", note, None),
     ]
     for r, label, value, extra in info:
-        lay.put(r, 1, label, Style(font="bold"))
+        lay.put(r, 1, label, Style(font="bold", align="top"))
         lay.put(r, 2, value, Style(align="left_wrap_top"))
         if extra:
             lay.put(r, 3, extra)
-        if r in (7, 8):
+        if r in (2, 3, 7, 8):  # long text across the sheet (a county name never breaks)
             lay.merges.append(f"B{r}:{LAST_COL}{r}")
+        elif r == 4:
+            lay.merges.append(f"B{r}:C{r}")
     verdict = {"rejected": "error", "accepted_with_warnings": "warning"}.get(status, "ok")
     lay.restyle(4, 2, font="bold12", fill=verdict)
 
