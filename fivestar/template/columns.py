@@ -139,6 +139,12 @@ def _text_width(text: str) -> float:
     return sum(2 if ord(ch) > 255 else 1 for ch in text)
 
 
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines `text` takes in a wrapping cell `width` Excel units wide (CJK ≈ 2 units)."""
+    room = max(1.0, width - 1)
+    return sum(max(1, math.ceil(_text_width(part) / room)) for part in text.split("\n"))
+
+
 def _unit(col: Column) -> str:
     if col.type not in ("int", "num", "rate"):
         return ""

@@ -11,7 +11,6 @@ example, the points items and the vetoes.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from fivestar.config import SheetSpec
 from fivestar.report.xlsx import set_text
-from fivestar.template.columns import RATE_NOTE, Plan, TemplateContext, plan_column
+from fivestar.template.columns import RATE_NOTE, Plan, TemplateContext, plan_column, wrapped_lines
 
 GUIDE_SHEET = "填报说明"
 LISTS_SHEET = "下拉列表"  # hidden; only used when a drop-down list exceeds Excel's 255 characters
@@ -41,14 +40,6 @@ BASIS_TEXT = {
 
 GUIDE_WIDTHS = (14.0, 30.0, 10.0, 16.0, 60.0, 22.0, 18.0)  # 填报说明 columns A–G
 GUIDE_LINE_HEIGHT = 15.0
-
-
-def wrapped_lines(text: str, width: float) -> int:
-    """Lines `text` takes in a wrapping cell `width` Excel units wide (CJK ≈ 2 units)."""
-    room = max(1.0, width - 1)
-    return sum(
-        max(1, math.ceil(sum(2 if ord(ch) > 255 else 1 for ch in part) / room)) for part in text.split("\n")
-    )
 
 
 HEADER_FILL = PatternFill(fill_type="solid", start_color="D9E1F2", end_color="D9E1F2")
