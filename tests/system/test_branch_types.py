@@ -174,3 +174,42 @@ def test_a_city_adds_organs_by_configuration(
         if any(str(r).startswith(f"{get_column_letter(type_col)}2") for r in dv.sqref.ranges)
     )
     assert roster_dv.formula1 == '"村,社区,机关"'
+
+
+def test_a_running_warehouse_takes_a_new_type_without_sql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warehouse_url: str
+) -> None:
+    """Old rows keep their types and verdicts when the configuration gains 机关 (the
+    rulebook hash changes: the next run recomputes every rating from stored facts)."""
+    from fivestar.sample import generate
+
+    root = tmp_path / "prov"
+    generate(root, "2026-11", counties=2, seed=9, months=1, branches_per_county=(12, 18), events_per_branch=4)
+    _run(monkeypatch, root, warehouse_url)
+    q = (
+        "SELECT r.branch_code, r.branch_type, r.star_level, s.star_code, s.total_score, s.awarded "
+        "FROM rpt_branch_rating r JOIN rpt_branch_star s ON s.year = r.year AND s.branch_code = r.branch_code"
+    )
+
+    def snapshot() -> tuple[pd.DataFrame, set[str]]:
+        engine = create_engine(warehouse_url)
+        try:
+            with engine.connect() as conn:
+                rows = pd.read_sql(text(q), conn).sort_values(["branch_code", "star_code"], ignore_index=True)
+                hashes = set(
+                    pd.read_sql(text("SELECT DISTINCT rulebook_hash FROM branch_rating"), conn)[
+                        "rulebook_hash"
+                    ]
+                )
+        finally:
+            engine.dispose()
+        return rows, hashes
+
+    before, old_hash = snapshot()
+    assert len(before) and set(before["branch_type"]) == {"村", "社区"}
+    for f in ORGANS.glob("*.csv"):
+        shutil.copyfile(f, root / "config" / f.name)
+    _run(monkeypatch, root, warehouse_url)
+    after, new_hash = snapshot()
+    assert new_hash != old_hash  # recomputed under the new rulebook …
+    pd.testing.assert_frame_equal(after, before)  # … with the same types, scores and verdicts
