@@ -158,6 +158,7 @@ def test_a_city_adds_organs_by_configuration(
     headers = [c.value for c in ws[1]]
     rate_col = headers.index("办件按时办结率（%）") + 1
     yes_col = headers.index("是否为县级以上文明单位") + 1
+    assert len(headers) == 2 + 20  # 支部代码, 支部名称 and 5 stars × 4 indicators
     dvs = ws.data_validations.dataValidation
 
     def check_on(col: int):
