@@ -214,3 +214,45 @@ def test_a_running_warehouse_takes_a_new_type_without_sql(
     after, new_hash = snapshot()
     assert new_hash != old_hash  # recomputed under the new rulebook …
     pd.testing.assert_frame_equal(after, before)  # … with the same types, scores and verdicts
+
+
+def test_an_optional_type_sheet_is_needed_only_where_the_county_has_such_branches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """机关指标 is `sheet_required = no`: left out by counties without organs (accepted);
+    left out by a county with organs, each organ is missing its row (rejected)."""
+    from fivestar.sample import generate
+
+    cfg = _config(tmp_path)
+    small = {"months": 1, "branches_per_county": (10, 14), "events_per_branch": 3, "inject": False}
+    without = tmp_path / "without"
+    generate(without, "2026-11", counties=1, seed=2, rulebook_dir=cfg, branch_types=("村", "社区"), **small)
+    (f,) = (without / "raw" / "2026-11").glob("*.xlsx")
+    assert "机关指标" not in load_workbook(f, read_only=True).sheetnames
+    _run(monkeypatch, without, f"sqlite:///{tmp_path / 'a.db'}")
+
+    with_organs = tmp_path / "with"
+    generate(with_organs, "2026-11", counties=1, seed=2, rulebook_dir=cfg, branch_types=TYPES, **small)
+    (g,) = (with_organs / "raw" / "2026-11").glob("*.xlsx")
+    wb = load_workbook(g)
+    organs = {str(r[0]) for r in wb["机关指标"].iter_rows(min_row=2, values_only=True) if r[0]}
+    del wb["机关指标"]
+    wb.save(g)
+    _run(monkeypatch, with_organs, f"sqlite:///{tmp_path / 'b.db'}")
+
+    for db, want in (("a.db", "accepted"), ("b.db", "rejected")):
+        engine = create_engine(f"sqlite:///{tmp_path / db}")
+        try:
+            with engine.connect() as conn:
+                status = conn.execute(text("SELECT status FROM rpt_submission")).scalar_one()
+                dq = pd.read_sql(text("SELECT rule, value, sheet, message FROM rpt_dq_issue"), conn)
+        finally:
+            engine.dispose()
+        assert status.startswith(want), (db, status, dq)
+    missing = dq[dq["rule"] == "organ_indicators.branch_code.missing"]
+    assert (
+        organs
+        and set(missing["value"]) == organs
+        and set(dq["rule"]) == {"organ_indicators.branch_code.missing"}
+    )
+    assert all("机关指标" in m for m in missing["message"])
