@@ -17,7 +17,7 @@ import pandas as pd
 from openpyxl.utils import quote_sheetname
 
 from fivestar import cells
-from fivestar.config import BRANCH_TYPES, TYPE_COLUMN, Column, Rulebook, SheetSpec
+from fivestar.config import Column, Rulebook, SheetSpec
 from fivestar.validate import catalogue
 from fivestar.validate.catalogue import text as rule_text
 from fivestar.validate.cell_wording import warn_message
@@ -86,9 +86,9 @@ class TemplateContext:
         self.period = period
         self.branches = branches
         self.month_start, self.month_end = cells.month_bounds(period)
-        present = [t for t in BRANCH_TYPES if (branches["branch_type"] == t).any()]
+        present = [t for t in rb.types if (branches["branch_type"] == t).any()]
         # A county without registered branches still gets usable lists (all types).
-        self.types: tuple[str, ...] = tuple(present) or BRANCH_TYPES
+        self.types: tuple[str, ...] = tuple(present) or rb.types
         self.messages = suite_messages(rb)
         self.roster_last = 1 + len(branches) + SPARE_ROWS
 
@@ -96,18 +96,12 @@ class TemplateContext:
         return self.messages.get((sheet_key, col_key, rule), "")
 
     def item_codes(self) -> list[str]:
-        items = self.rb.items
-        ok = items["kind"] == "redeem"
-        for t in self.types:
-            ok |= items[f"star_{TYPE_COLUMN[t]}"].fillna("") != ""
-        return items.loc[ok, "code"].tolist()
+        codes = self.rb.items["code"]
+        return [c for c in codes if any(self.rb.item_applies(c, t) for t in self.types)]
 
     def veto_codes(self) -> list[str]:
-        v = self.rb.vetoes
-        ok = pd.Series(False, index=v.index)
-        for t in self.types:
-            ok |= v[f"stars_{TYPE_COLUMN[t]}"].fillna("") != ""
-        return v.loc[ok, "code"].tolist()
+        codes = self.rb.vetoes["code"]
+        return [c for c in codes if any(self.rb.vetoed_stars(c, t) is not None for t in self.types)]
 
 
 def suite_messages(rb: Rulebook) -> dict[tuple[str, str, str], str]:
@@ -268,13 +262,13 @@ def plan_column(ctx: TemplateContext, spec: SheetSpec, col: Column, letter: str)
         example = f"{ctx.period}-03"
     elif key == "item_code":
         check = Check("list", MSG_ITEM_CATALOGUE, formula1=",".join(ctx.item_codes()))
-        rule = "下拉选择，见下方“积分项目”表；须适用于该支部类型（村/社区）"
+        rule = f"下拉选择，见下方“积分项目”表；须适用于该支部类型（{'/'.join(ctx.rb.types)}）"
         example = "ZB01"
     elif key == "veto_code":
         codes = ctx.rb.vetoes["code"].tolist()
         msg = MSG_VETO_CATALOGUE.format(first=codes[0], last=codes[-1]) if codes else MSG_ITEM_CATALOGUE
         check = Check("list", msg, formula1=",".join(ctx.veto_codes()))
-        rule = "下拉选择，见下方“否决事项”表；须适用于该支部类型（村/社区）"
+        rule = f"下拉选择，见下方“否决事项”表；须适用于该支部类型（{'/'.join(ctx.rb.types)}）"
         example = "V01"
     elif sheet_key == "ledger" and key == "subject_id":
         # A warning-style check: resident-ID numbers must not be typed (they are hashed anyway).
@@ -290,10 +284,10 @@ def plan_column(ctx: TemplateContext, spec: SheetSpec, col: Column, letter: str)
         check = Check(None)  # free text: an input prompt only
         rule = "选填" if col.optional else "必填"
         example = {
-            "branch_name": str(first["name"]) if first is not None else "XX村党支部",
+            "branch_name": str(first["name"]) if first is not None else f"XX{ctx.rb.types[0]}党支部",
             "township": str(first["township"]) if first is not None else "城关镇",
             "secretary_name": "张三",
-            "location": f"{ctx.rb.indicator_sheet('村').sheet}!F12 或 {sample_code}",
+            "location": f"{ctx.rb.indicator_sheets[0].sheet}!F12 或 {sample_code}",
             "note": {
                 "ledger": "召开支部党员大会",
                 "vetoes": "简述事项经过及处理情况",
@@ -301,7 +295,10 @@ def plan_column(ctx: TemplateContext, spec: SheetSpec, col: Column, letter: str)
             }.get(sheet_key, ""),
         }.get(key, "")
         if sheet_key == "explanations" and key == "location":
-            rule = "选填：单元格（如村指标!F12，说明该单元格的提示）或支部代码（说明该支部各行的提示）"
+            rule = (
+                f"选填：单元格（如{ctx.rb.indicator_sheets[0].sheet}!F12，说明该单元格的提示）"
+                "或支部代码（说明该支部各行的提示）"
+            )
         elif sheet_key == "explanations" and key == "note":
             rule = "选填：对提示事项的情况说明"
         elif spec.branch_type and key == "branch_name":

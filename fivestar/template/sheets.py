@@ -306,7 +306,8 @@ def guide_sheet(
     row += 2
     line("一、填写要求", bold=True)
     notes = [
-        "本模板已预填本县登记的支部名单（支部名册、村指标、社区指标），请补全空白单元格；每个支部在指标表中只填一行。",
+        f"本模板已预填本县登记的支部名单（{'、'.join(s.sheet for s, _ in plans if s.name == 'roster' or s.branch_type)}），"
+        "请补全空白单元格；每个支部在指标表中只填一行。",
         "表头（第1行）和工作表名称已锁定，请勿修改、删除或插入列；数据区域可直接填写。",
         "工作表名称和顺序的锁定只在 Excel、WPS 中有效，LibreOffice 打开时不受此限制：请勿改动工作表名称，"
         f"也不要删除或新增工作表；{'、'.join(open_sheets)}没有内容时，保留表头行即可。",
@@ -349,22 +350,26 @@ def guide_sheet(
 
     line("三、积分项目（积分台账“积分项目代码”列）", bold=True)
     line(
-        "项目代码", "项目名称", "对象类型", "分值", "适用星（村）", "适用星（社区）", "每月上限（次/对象）",
+        "项目代码", "项目名称", "对象类型", "分值", *(f"适用星（{t}）" for t in rb.types), "每月上限（次/对象）",
         bold=True, fill=GUIDE_HEAD_FILL,
     )  # fmt: skip
     applicable = set(ctx.item_codes())
     for it in rb.items.itertuples():
         redeem = it.kind == "redeem"
         pts: Any = "负数（兑换扣减）" if redeem else _as_number(it.points)
-        sv = "兑换" if redeem else star_names.get(it.star_village, "") or "不适用"
-        sc = "兑换" if redeem else star_names.get(it.star_community, "") or "不适用"
+        per_type = [
+            "兑换" if redeem else star_names.get(rb.item_star(it.code, t) or "", "") or "不适用"
+            for t in rb.types
+        ]
         cap: Any = _as_number(it.cap) if it.cap else "不限"
         name = it.name + ("" if it.code in applicable else "（本县不适用）")
-        line(it.code, name, it.subject_type.replace("|", "或"), pts, sv, sc, cap)
+        line(it.code, name, it.subject_type.replace("|", "或"), pts, *per_type, cap)
     row += 1
 
     line("四、否决事项（否决事项“事项代码”列）", bold=True)
-    line("事项代码", "事项名称", "否决星（村）", "否决星（社区）", bold=True, fill=GUIDE_HEAD_FILL)
+    line("事项代码", "事项名称", *(f"否决星（{t}）" for t in rb.types), bold=True, fill=GUIDE_HEAD_FILL)
+    vs = rb.veto_stars
+    spec_of = dict(zip(zip(vs["veto_code"], vs["branch_type"], strict=True), vs["stars"], strict=True))
 
     def veto_stars(spec_: str) -> str:
         if not spec_:
@@ -374,7 +379,7 @@ def guide_sheet(
         return "、".join(star_names.get(s, s) for s in spec_.split("|"))
 
     for v in rb.vetoes.itertuples():
-        line(v.code, v.name, veto_stars(v.stars_village), veto_stars(v.stars_community))
+        line(v.code, v.name, *(veto_stars(spec_of.get((v.code, t), "")) for t in rb.types))
 
     for j, width in enumerate(GUIDE_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(j)].width = width

@@ -21,7 +21,7 @@ import typer
 from openpyxl import Workbook
 from openpyxl.workbook.protection import WorkbookProtection
 
-from fivestar.config import BRANCH_TYPES, Registry, Rulebook, SheetSpec
+from fivestar.config import Registry, Rulebook, SheetSpec
 from fivestar.template.columns import SPARE_ROWS, Plan, TemplateContext
 from fivestar.template.sheets import LISTS_SHEET, cover_sheet, data_sheet, guide_sheet
 
@@ -59,7 +59,7 @@ def carried_values(
     else:
         prev_period = None
     types = {}
-    for t in BRANCH_TYPES:
+    for t in rb.types:
         for r in rb.indicators_for(t).itertuples():
             types[(t, r.key)] = (r.value_type, r.basis)
     out: dict[tuple[str, str], Any] = {}
@@ -148,6 +148,8 @@ def write_county_template(
     for key, spec in rb.sheets.items():
         if key == "roster":
             rows, last = roster_rows, ctx.roster_last
+        elif spec.branch_type and not spec.required and spec.branch_type not in ctx.types:
+            continue  # an optional type's sheet only where the county has such branches
         elif spec.branch_type:
             rows = [
                 {"branch_code": r["branch_code"], "branch_name": r["branch_name"]}
