@@ -218,6 +218,12 @@ def sample(
     counties: Annotated[int, typer.Option(help="Number of counties.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
     months: Annotated[int, typer.Option(help="Consecutive months ending at --period.")] = 2,
+    branch_types: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated branch types to invent (default: every type of branch_types.csv)."
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic province: registry, submitters and county workbooks (some with errors)."""
     from fivestar.sample import generate
@@ -226,10 +232,22 @@ def sample(
     rulebook_dir = load_settings().config_dir
     if not (rulebook_dir / "rulebook.yaml").exists():  # run from elsewhere: the shipped default rulebook
         rulebook_dir = Path(__file__).resolve().parents[1] / "config"
+    types = None if branch_types is None else tuple(t.strip() for t in branch_types.split(",") if t.strip())
     with console.status("generating ..."):
-        manifest = generate(
-            out, period, counties=counties, seed=seed, months=months, rulebook_dir=rulebook_dir
-        )
+        try:
+            manifest = generate(
+                out,
+                period,
+                counties=counties,
+                seed=seed,
+                months=months,
+                rulebook_dir=rulebook_dir,
+                branch_types=types,
+            )
+        except ValueError as exc:
+            if types is None or "branch type" not in str(exc):
+                raise
+            raise typer.BadParameter(str(exc), param_hint="'--branch-types'") from exc
     console.print(
         f"wrote {len(manifest.files)} workbooks under {out / 'raw'} and config under {out / 'config'}"
     )

@@ -1,9 +1,11 @@
 """Rulebook, workbook layout, registry and submitters, read from the config folder.
 
-In: a config directory (FIVESTAR_CONFIG_DIR) holding rulebook.yaml, stars.csv,
-indicators.csv, points_items.csv, vetoes.csv, workbook.yaml, limits.yaml,
+In: a config directory (FIVESTAR_CONFIG_DIR) holding rulebook.yaml, branch_types.csv,
+stars.csv, indicators.csv, points_items.csv, vetoes.csv, workbook.yaml, limits.yaml,
 registry.csv and submitters.csv. Out: immutable `Rulebook`, `Registry` and
 `Limits` objects, plus a hash of the rulebook files (a change recomputes ratings).
+Branch types are data (branch_types.csv, read by `config_types.py`): stars, points
+items and vetoes name the types they apply to, one row per type.
 """
 
 from __future__ import annotations
@@ -20,16 +22,27 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from fivestar.config_types import (
+    BRANCH_TYPE_COLUMNS,
+    BranchType,
+    ConfigError,
+    expand_sheets,
+    item_tables,
+    legacy_branch_types,
+    read_branch_types,
+    star_tables,
+    veto_tables,
+)
+
 RULEBOOK_FILES = (
     "rulebook.yaml",
+    "branch_types.csv",
     "stars.csv",
     "indicators.csv",
     "points_items.csv",
     "vetoes.csv",
     "workbook.yaml",
 )
-BRANCH_TYPES = ("村", "社区")
-TYPE_COLUMN = {"村": "village", "社区": "community"}
 
 
 REGISTRY_COLUMNS = ("code", "name", "level", "parent_code", "branch_type", "township")
@@ -39,10 +52,6 @@ SUBMITTERS_COLUMNS = ("county_code", "name", "email", "webhook_url")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 log = logging.getLogger(__name__)
-
-
-class ConfigError(Exception):
-    """A config file or folder that cannot be used; the message says which and why (English, for IT)."""
 
 
 def _decode(path: Path) -> str:
@@ -123,20 +132,33 @@ class Rulebook:
 
     directory: Path
     settings: dict[str, Any]
-    stars: pd.DataFrame  # code, name, village, community
+    stars: pd.DataFrame  # code, name (one row per star)
     indicators: pd.DataFrame  # branch_type, star_code, key, header, value_type, basis, rule, lo, hi
-    items: pd.DataFrame  # code, name, subject_type, points, star_village, star_community, cap, kind
-    vetoes: pd.DataFrame  # code, name, stars_village, stars_community
+    items: pd.DataFrame  # code, name, subject_type, points, cap, kind (one row per item)
+    vetoes: pd.DataFrame  # code, name (one row per veto)
     workbook: dict[str, Any]
     hash: str
+    branch_types: tuple[BranchType, ...] = ()
+    star_types: pd.DataFrame = field(default_factory=pd.DataFrame)  # branch_type, star_code
+    item_stars: pd.DataFrame = field(default_factory=pd.DataFrame)  # item_code, branch_type, star_code
+    veto_stars: pd.DataFrame = field(default_factory=pd.DataFrame)  # veto_code, branch_type, stars
+
+    # ---- branch types ------------------------------------------------------
+    @property
+    def types(self) -> tuple[str, ...]:
+        """The configured branch type names, in configuration order (村, 社区, …)."""
+        return tuple(t.name for t in self.branch_types)
+
+    def branch_type(self, name: str) -> BranchType | None:
+        return next((t for t in self.branch_types if t.name == name), None)
 
     # ---- stars -------------------------------------------------------------
     def star_name(self, code: str) -> str:
         return str(self.stars.set_index("code").at[code, "name"])
 
     def stars_for(self, branch_type: str) -> list[str]:
-        col = TYPE_COLUMN[branch_type]
-        return self.stars.loc[self.stars[col] == "1", "code"].tolist()
+        st = self.star_types
+        return st.loc[st["branch_type"] == branch_type, "star_code"].tolist()
 
     # ---- indicators --------------------------------------------------------
     def indicators_for(self, branch_type: str) -> pd.DataFrame:
@@ -144,9 +166,17 @@ class Rulebook:
 
     # ---- points items ------------------------------------------------------
     def item_star(self, item_code: str, branch_type: str) -> str | None:
-        row = self.items.set_index("code").loc[item_code]
-        star = row[f"star_{TYPE_COLUMN[branch_type]}"]
-        return star or None
+        return self.item_star_map.get((item_code, branch_type))
+
+    @cached_property
+    def item_star_map(self) -> dict[tuple[str, str], str]:
+        """(item code, branch type) → the star its points count for."""
+        s = self.item_stars
+        return dict(zip(zip(s["item_code"], s["branch_type"], strict=True), s["star_code"], strict=True))
+
+    def item_applies(self, item_code: str, branch_type: str) -> bool:
+        """A redemption applies to every type; another item where it feeds a star of the type."""
+        return item_code in self.redeem_codes or (item_code, branch_type) in self.item_star_map
 
     @cached_property
     def redeem_codes(self) -> frozenset[str]:
@@ -155,8 +185,9 @@ class Rulebook:
     # ---- vetoes ------------------------------------------------------------
     def vetoed_stars(self, veto_code: str, branch_type: str) -> list[str] | None:
         """Stars a veto removes for that branch type; None when it does not apply."""
-        row = self.vetoes.set_index("code").loc[veto_code]
-        spec = row[f"stars_{TYPE_COLUMN[branch_type]}"]
+        v = self.veto_stars
+        hit = v.loc[(v["veto_code"] == veto_code) & (v["branch_type"] == branch_type), "stars"]
+        spec = str(hit.iloc[0]) if len(hit) else ""
         if not spec:
             return None
         if spec == "ALL":
@@ -167,14 +198,16 @@ class Rulebook:
     @cached_property
     def sheets(self) -> dict[str, SheetSpec]:
         out: dict[str, SheetSpec] = {}
-        for name, spec in self.workbook["sheets"].items():
+        for name, spec in expand_sheets(self.workbook["sheets"], self.branch_types):
             cols = [
                 Column(
                     key=c["key"],
                     header=c["header"],
                     type=c["type"],
                     optional=bool(c.get("optional", False)),
-                    choices=tuple(c.get("choices", ())),
+                    choices=self.types
+                    if c.get("choices_from") == "branch_types"
+                    else tuple(c.get("choices", ())),
                 )
                 for c in spec["columns"]
             ]
@@ -210,6 +243,11 @@ class Rulebook:
 
     def indicator_sheet(self, branch_type: str) -> SheetSpec:
         return next(s for s in self.sheets.values() if s.branch_type == branch_type)
+
+    @property
+    def indicator_sheets(self) -> list[SheetSpec]:
+        """One indicator sheet per configured branch type, in configuration order."""
+        return [self.indicator_sheet(t) for t in self.types]
 
 
 @dataclass(frozen=True)
@@ -295,15 +333,29 @@ def config_folder(config_dir: str | Path) -> Path:
 
 def load_rulebook(config_dir: str | Path) -> Rulebook:
     d = config_folder(config_dir)
+    workbook = read_yaml(d / "workbook.yaml")
+    bt_path = d / "branch_types.csv"
+    types = (
+        read_branch_types(_read_csv(bt_path, BRANCH_TYPE_COLUMNS), bt_path)
+        if bt_path.exists()
+        else legacy_branch_types(workbook)
+    )
+    stars, star_types = star_tables(_read_csv(d / "stars.csv"), types, d / "stars.csv")
+    items, item_stars = item_tables(_read_csv(d / "points_items.csv"), types, d / "points_items.csv")
+    vetoes, veto_stars = veto_tables(_read_csv(d / "vetoes.csv"), types, d / "vetoes.csv")
     return Rulebook(
         directory=d,
         settings=read_yaml(d / "rulebook.yaml") or {},
-        stars=_read_csv(d / "stars.csv"),
+        stars=stars,
         indicators=_read_csv(d / "indicators.csv"),
-        items=_read_csv(d / "points_items.csv"),
-        vetoes=_read_csv(d / "vetoes.csv"),
-        workbook=read_yaml(d / "workbook.yaml"),
+        items=items,
+        vetoes=vetoes,
+        workbook=workbook,
         hash=rulebook_hash(d),
+        branch_types=types,
+        star_types=star_types,
+        item_stars=item_stars,
+        veto_stars=veto_stars,
     )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fivestar.config import BRANCH_TYPES, TYPE_COLUMN, Rulebook
+from fivestar.config import Rulebook
 from fivestar.indicator_rules import (
     YTD_BASIS,
     answer_value,
@@ -93,7 +93,7 @@ class Ratings:
 def _star_table(rb: Rulebook) -> pd.DataFrame:
     rows = [
         {"branch_type": t, "star_code": code, "star_name": rb.star_name(code), "star_order": i}
-        for t in BRANCH_TYPES
+        for t in rb.types
         for i, code in enumerate(rb.stars_for(t))
     ]
     return pd.DataFrame(rows, columns=["branch_type", "star_code", "star_name", "star_order"])
@@ -102,10 +102,11 @@ def _star_table(rb: Rulebook) -> pd.DataFrame:
 def _item_stars(rb: Rulebook) -> pd.DataFrame:
     """(branch_type, item_code) → star_code for items that feed a star of that type."""
     frames = []
-    for t in BRANCH_TYPES:
-        col = f"star_{TYPE_COLUMN[t]}"
-        f = rb.items.loc[rb.items[col].astype(str).str.strip() != "", ["code", col]]
-        frames.append(pd.DataFrame({"branch_type": t, "item_code": f["code"], "star_code": f[col]}))
+    for t in rb.types:
+        f = rb.item_stars[rb.item_stars["branch_type"] == t]
+        frames.append(
+            pd.DataFrame({"branch_type": t, "item_code": f["item_code"], "star_code": f["star_code"]})
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -113,7 +114,7 @@ def _veto_stars(rb: Rulebook) -> pd.DataFrame:
     """(veto_code, branch_type) → star_code for every star a veto removes."""
     rows = []
     for code, name in zip(rb.vetoes["code"], rb.vetoes["name"], strict=True):
-        for t in BRANCH_TYPES:
+        for t in rb.types:
             for star in rb.vetoed_stars(code, t) or []:
                 rows.append({"veto_code": code, "branch_type": t, "star_code": star, "veto_name": name})
     return pd.DataFrame(rows, columns=["veto_code", "branch_type", "star_code", "veto_name"])

@@ -1,7 +1,7 @@
 """Shared wording and safety helpers for submitter feedback (workbook and HTML).
 
 In: a Findings frame (fivestar.findings columns), status strings, free text.
-Out: normalised/sorted findings, Chinese labels, counts, and text that is safe to
+Out: normalised findings (errors first), Chinese labels, counts, and text that is safe to
 put into a workbook cell or a report (no resident IDs, no control characters).
 """
 
@@ -15,12 +15,13 @@ import pandas as pd
 from openpyxl.utils.cell import column_index_from_string
 
 from fivestar.cells import mask_ids_in
-from fivestar.findings import ERROR, WARNING, make_findings, sort_findings
+from fivestar.findings import ERROR, WARNING, make_findings
 
 FEEDBACK_AUTHOR = "五星支部审核"
 SUMMARY_SHEET = "审核结果"
 
 SEVERITY_LABELS = {ERROR: "错误", WARNING: "提示"}
+SEVERITY_RANK = {ERROR: 0, WARNING: 1}  # the order findings are listed in
 SEVERITY_TAGS = {ERROR: "【错误】", WARNING: "【提示】"}
 EXPLAINED_MARK = "（已说明）"
 # Workbook order of the contract's sheets (submission.md); used when the file itself can't be read.
@@ -56,19 +57,25 @@ def clean_text(value: Any) -> str:
 
 
 def normalise(findings: pd.DataFrame | None, sheet_order: list[str] | None = None) -> pd.DataFrame:
-    """Coerce to the Findings shape (missing columns filled) and sort for people to read."""
+    """Coerce to the Findings shape (missing columns filled) and order for people to read.
+
+    Errors before warnings; within a severity, whole-file findings first, then the sheets
+    in workbook order; within a sheet the validator's own order is kept (a stable sort),
+    so a root-cause finding the validator puts first stays the sheet's first finding.
+    """
     if findings is None or len(findings) == 0:
         return make_findings([])
     df = make_findings(findings.to_dict("records"))
     order = list(sheet_order or [])
     order += [s for s in SHEET_ORDER if s not in order]  # sheets missing from the file still sort sensibly
-    df = sort_findings(df, order)
-    # Within one cell, errors before warnings (sort_findings breaks ties by rule id).
-    place = df[["file_key", "sheet", "row", "cell"]].astype(str)
-    group = (place != place.shift()).any(axis=1).cumsum()
-    rank = (df["severity"] != ERROR).astype(int)
-    keyed = df.assign(_g=group, _k=rank).sort_values(["_g", "_k"], kind="stable")
-    return keyed.drop(columns=["_g", "_k"]).reset_index(drop=True)
+    rank = {s: i for i, s in enumerate(order)}
+    keyed = df.assign(
+        _f=df["file_key"].astype(str),
+        _k=df["severity"].map(lambda s: SEVERITY_RANK.get(s, len(SEVERITY_RANK))),
+        _s=df["sheet"].map(lambda s: -1 if not s else rank.get(s, len(rank))),
+    )
+    keyed = keyed.sort_values(["_f", "_k", "_s"], kind="stable")
+    return keyed.drop(columns=["_f", "_k", "_s"]).reset_index(drop=True)
 
 
 def cell_ref(cell: Any) -> str:

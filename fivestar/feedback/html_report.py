@@ -1,15 +1,17 @@
-"""HTML validation pages for IT staff: one per submission, plus a run index.
+"""HTML validation pages: one per submission (for the county clerk), plus a run index.
 
 In: a Findings frame and the submission's identity (county, period, version, file
-name and hash, status); for the index, one dict per processed submission.
-Out: self-contained UTF-8 HTML files (inline CSS, no external resources). Jinja2
-autoescaping is on, so text from workbooks (values, file names) is shown, never run.
+name and hash, status), and the time to show (Beijing time); for the index, one dict
+per processed submission. Out: self-contained UTF-8 HTML files (inline CSS, no external
+resources), in plain Chinese: errors before warnings, the 处理意见 steps of the
+审核结果 sheet; rule ids and the file hash only in a collapsed section for IT staff.
+Jinja2 autoescaping is on, so text from workbooks (values, file names) is shown, never run.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +19,7 @@ from urllib.parse import quote
 import pandas as pd
 from jinja2 import DictLoader, Environment, StrictUndefined
 
+from fivestar.deadlines import SHANGHAI
 from fivestar.feedback.common import (
     clean_text,
     counts,
@@ -24,10 +27,12 @@ from fivestar.feedback.common import (
     normalise,
     severity_label,
 )
+from fivestar.feedback.summary_sheet import guidance_steps
 from fivestar.feedback.templates import TEMPLATES
 from fivestar.findings import ERROR
-from fivestar.status import status_en, status_zh
+from fivestar.status import status_zh
 
+SHORT_VALUE = 24  # values up to this many characters never wrap (a 10-digit number stays whole)
 _ENV = Environment(
     loader=DictLoader(TEMPLATES),
     autoescape=True,  # values come from submitted files: '<script>' must stay text
@@ -48,8 +53,11 @@ def write_validation_html(
     file_name: str,
     file_sha256: str,
     feedback_workbook: Path | None = None,
+    now: datetime | None = None,
 ) -> Path:
-    """Write the per-submission validation page to `out` and return `out`."""
+    """Write the per-submission validation page to `out` and return `out`.
+
+    `now`: the time shown on the page (default: the current time), in Beijing time."""
     out = Path(out)
     df = normalise(findings)
     rows = []
@@ -63,6 +71,7 @@ def write_validation_html(
                 "row": "" if pd.isna(rec["row"]) else int(rec["row"]),
                 "column_name": clean_text(rec["column_name"]),
                 "value": clean_text(rec["value"]),
+                "value_class": "short" if len(clean_text(rec["value"])) <= SHORT_VALUE else "long",
                 "message": clean_text(rec["message"]),
                 "rule": clean_text(rec["rule"]),
                 "branch_code": clean_text(rec["branch_code"]),
@@ -76,20 +85,22 @@ def write_validation_html(
         version=clean_text(version),
         status=_css_token(status),
         status_label=status_zh(status),
-        status_en=status_en(status),
         file_name=clean_text(file_name),
         file_sha256=clean_text(file_sha256),
         feedback_href=_href(feedback_workbook, out) if feedback_workbook else "",
         feedback_name=Path(feedback_workbook).name if feedback_workbook else "",
         n=counts(df),
+        steps=guidance_steps(status, counts(df)),
         rows=rows,
-        generated_at=_now(),
+        generated_at=beijing_time(now),
     )
     _write(out, html)
     return out
 
 
-def write_run_index(out: Path, rows: list[dict], *, title: str = "本次运行审核报告") -> Path:
+def write_run_index(
+    out: Path, rows: list[dict], *, title: str = "本次运行审核报告", now: datetime | None = None
+) -> Path:
     """Write an index page linking every submission's validation page; return `out`.
 
     Each row may hold: county_code, county_name, period, version, status, errors,
@@ -130,7 +141,7 @@ def write_run_index(out: Path, rows: list[dict], *, title: str = "本次运行�
         "warnings": n_warn,
     }
     html = _ENV.get_template("run_index.html").render(
-        title=clean_text(title), rows=shown, totals=totals, generated_at=_now()
+        title=clean_text(title), rows=shown, totals=totals, generated_at=beijing_time(now)
     )
     _write(out, html)
     return out
@@ -160,8 +171,12 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _now() -> str:
-    return datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+def beijing_time(now: datetime | None = None) -> str:
+    """`now` (default: the current time; naive means UTC) as Beijing time, to the minute."""
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _write(out: Path, text: str) -> None:

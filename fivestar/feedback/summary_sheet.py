@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from openpyxl.utils.cell import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 from fivestar.feedback.common import (
     cell_ref,
@@ -46,19 +46,65 @@ TABLE_COLUMNS = (
     ("是否已说明", 12),
     ("规则编号", 30),
 )
+WRAPPED = (5, 6, 7)  # 列, 填写值, 问题说明 wrap; the other columns are as wide as their text
 TABLE_HEADER_ROW = 10
 WHOLE_FILE = "（整个文件）"
 LAST_COL = get_column_letter(len(TABLE_COLUMNS))
 
-GUIDANCE = {
-    "rejected": "本次填报有错误，数据未入库。请修改下表列出的全部错误后重新上报；标黄的提示请一并核实。",
-    "accepted_with_warnings": (
-        "数据已通过审核并入库。请核实标黄的提示：如数据无误，可在“情况说明”工作表中写明原因"
-        "（位置填单元格如 村指标!F12，或填支部代码）。"
+# 处理意见 per status: a headline, then the steps (the HTML page shows the same steps).
+GUIDANCE_STEPS: dict[str, tuple[str, ...]] = {
+    "rejected": (
+        "本次填报有错误，数据未入库。",
+        "按下表逐项修改全部错误（标红）；标黄的提示请一并核实。",
+        "在原填报文件中修改，不要上报本反馈文件；改好后保存，按原文件名重新上报。",
     ),
-    "accepted": "数据已通过审核并入库，未发现问题。",
-    "superseded": "该版本已被之后通过审核的新版本替代。",
+    "accepted_with_warnings": (
+        "数据已通过审核并入库。",
+        "请核实下表标黄的提示：数据有误的，在原填报文件中改正后重新上报；",
+        "数据无误的，可在“情况说明”工作表中写明原因（位置填单元格如 村指标!F12，或填支部代码），"
+        "随下次上报一并提交。",
+    ),
+    "accepted": ("数据已通过审核并入库，未发现问题，无需修改。",),
+    "superseded": ("该版本已被之后通过审核的新版本替代，无需处理。",),
 }
+# A file with no finding at all: nothing to fix, whatever the copy note would say.
+CLEAN_NOTE = "未发现问题，无需修改，也无需重新上报。"
+CLEAN_EXPLAINED = "提示均已在“情况说明”中说明，无需再处理。"
+# The annotated copy's note ends with what to do: resubmit only when there are errors.
+COPY_FIX = "请在原填报文件中修改后重新上报，不要直接上报本文件。"
+COPY_NO_FIX = "数据已入库；如需改正，请在原填报文件中修改，不要直接上报本文件。"
+
+
+def guidance_steps(status: str, n: dict[str, int]) -> list[str]:
+    """The 处理意见 of a status: headline first, then the steps; a file whose warnings
+    are all explained is not asked to check them again."""
+    steps = list(GUIDANCE_STEPS.get(status, ()))
+    if status == "accepted_with_warnings" and n["errors"] == 0 and n["warnings"] == n["explained"]:
+        steps = [steps[0], CLEAN_EXPLAINED]
+    return steps
+
+
+def guidance_text(steps: list[str]) -> str:
+    """Steps as the cell text: the headline, then numbered steps on their own lines."""
+    if len(steps) <= 1:
+        return "".join(steps)
+    return "\n".join([steps[0], *(f"{i}. {t}" for i, t in enumerate(steps[1:], start=1))])
+
+
+# Excel width units: a CJK character is about two digits wide in the default font.
+LINE_HEIGHT = 15.0
+MAX_WIDTH = 60.0
+
+
+def text_width(text: str) -> float:
+    """Width of the longest line of `text` in Excel character units (CJK ≈ 2)."""
+    return max((sum(2 if ord(ch) > 255 else 1 for ch in line) for line in str(text).split("\n")), default=0)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines `text` takes in a wrapping cell `width` units wide."""
+    room = max(1.0, width - 1)
+    return sum(max(1, math.ceil(text_width(line) / room)) for line in str(text).split("\n"))
 
 
 @dataclass(frozen=True)
@@ -108,6 +154,10 @@ def summary_layout(
     lay = Layout()
     status = str(meta["status"])
     n = counts(df)
+    if len(df) == 0 and status != "rejected":
+        note = CLEAN_NOTE  # the copy notes ("请按下表修改…") would ask to fix what is fine
+    elif n["errors"] == 0 and status != "rejected":
+        note = note.replace(COPY_FIX, COPY_NO_FIX)
 
     lay.put(1, 1, "五星支部月度填报审核结果", Style(font="bold14"))
     lay.merges.append(f"A1:{LAST_COL}1")
@@ -121,18 +171,18 @@ def summary_layout(
         (4, "审核结论", status_zh(status), None),
         (5, "错误（项）", n["errors"], None),
         (6, "提示（项）", n["warnings"], warn_text),
-        (7, "处理意见", GUIDANCE.get(status, ""), None),
+        (7, "处理意见", guidance_text(guidance_steps(status, n)), None),
         (8, "标注说明", note, None),
     ]
     for r, label, value, extra in info:
-        lay.put(r, 1, label, Style(font="bold"))
+        lay.put(r, 1, label, Style(font="bold", align="top"))
         lay.put(r, 2, value, Style(align="left_wrap_top"))
         if extra:
             lay.put(r, 3, extra)
-        if r in (7, 8):
+        if r in (2, 3, 7, 8):  # long text across the sheet (a county name never breaks)
             lay.merges.append(f"B{r}:{LAST_COL}{r}")
-            # Merged cells never auto-grow in Excel: give the text room (≈ 90 CJK per line).
-            lay.heights[r] = 16 * max(1, math.ceil(len(str(value)) / 90)) + 4
+        elif r == 4:
+            lay.merges.append(f"B{r}:C{r}")
     verdict = {"rejected": "error", "accepted_with_warnings": "warning"}.get(status, "ok")
     lay.restyle(4, 2, font="bold12", fill=verdict)
 
@@ -159,7 +209,7 @@ def summary_layout(
             rec["rule"],
         ]
         for c, v in enumerate(values, start=1):
-            lay.put(r, c, v, Style(align="wrap_top" if c in (5, 6, 7) else "top"))
+            lay.put(r, c, v, Style(align="wrap_top" if c in WRAPPED else "top"))
         sev_fill = "error" if sev == ERROR else "warning" if sev == WARNING else None
         lay.restyle(r, 2, fill=sev_fill)
         if sheet in link_sheets:
@@ -191,4 +241,37 @@ def summary_layout(
         ref = cell_ref(ref)
         if ref and sheet.strip() in link_sheets:
             lay.link(row, 4, sheet.strip(), ref)
+    fit(lay, first_row=hr)
     return lay
+
+
+def fit(lay: Layout, *, first_row: int) -> None:
+    """No clipped text: unwrapped table columns as wide as their longest text (up to
+    MAX_WIDTH, wrapping beyond), and every row tall enough for its wrapped lines
+    (Excel never grows a merged cell, and grows other rows only when it recalculates)."""
+    for (r, c), (value, style) in list(lay.cells.items()):
+        if r < first_row or value is None or (style.align or "").endswith("wrap_top"):
+            continue
+        right = lay.cells.get((r, c + 1), (None, None))[0]
+        if c < len(TABLE_COLUMNS) and right in (None, ""):
+            continue  # the text runs on over the empty cell beside it
+        need = text_width(str(value)) + 2
+        if need > MAX_WIDTH:
+            lay.restyle(r, c, align="wrap_top")
+        lay.widths[c] = max(lay.widths.get(c, 8.43), min(need, MAX_WIDTH))
+    merged = {}
+    for m in lay.merges:
+        a, b = m.split(":")
+        r0 = int("".join(ch for ch in a if ch.isdigit()))
+        c0, c1 = (
+            column_index_from_string(a.rstrip("0123456789")),
+            column_index_from_string(b.rstrip("0123456789")),
+        )
+        merged[(r0, c0)] = sum(lay.widths.get(c, 8.43) for c in range(c0, c1 + 1))
+    for (r, c), (value, style) in lay.cells.items():
+        if value is None or not (style.align or "").endswith("wrap_top"):
+            continue
+        width = merged.get((r, c), lay.widths.get(c, 8.43))
+        lines = wrapped_lines(str(value), width)
+        if lines > 1 or (r, c) in merged:
+            lay.heights[r] = max(lay.heights.get(r, 0.0), LINE_HEIGHT * lines + 4)

@@ -43,6 +43,7 @@ from fivestar.feedback.common import (
     normalise,
 )
 from fivestar.feedback.summary_sheet import (
+    COPY_FIX,
     ERROR_RGB,
     HEADER_RGB,
     LINK_RGB,
@@ -83,8 +84,7 @@ REASON_FAILED = "在原表副本上标注时出错，本文件只列出审核结
 REASON_NO_COPY = "本文件只列出审核结果，未附原表副本。请按下表在原填报文件中修改。"
 NOTE_COPY = (
     "本文件是所交文件的副本（原文件未改动）：标红的单元格有错误，标黄的有提示，"
-    "鼠标移到单元格上可看批注；点“单元格”列可跳到该处。身份证号码已打码。"
-    "请在原填报文件中修改后重新上报，不要直接上报本文件。"
+    "鼠标移到单元格上可看批注；点“单元格”列可跳到该处。身份证号码已打码。" + COPY_FIX
 )
 
 

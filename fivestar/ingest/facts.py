@@ -45,8 +45,7 @@ def build_facts(
             roster[c] = roster[c].round().astype("Int64")
         out["roster"] = _keys(roster, county, period, version)
     parts = []
-    for btype in ("村", "社区"):
-        spec = rb.indicator_sheet(btype)
+    for spec in rb.indicator_sheets:
         f = pw.frames.get(spec.name)
         cols = [col for col in spec.columns if col.star_code is not None]
         if f is None or f.empty or not cols:

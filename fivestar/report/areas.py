@@ -1,6 +1,7 @@
 """Report sections built from area counts: headline sentences, area table, league tables, trend.
 
-In: `rpt_area_summary` rows of the report's year (or `rpt_area_history` at the as-of
+In: the configured branch types (name and report wording, `Rulebook.branch_types`),
+`rpt_area_summary` rows of the report's year (or `rpt_area_history` at the as-of
 month), the same counts at the previous month and year, the county ratings, and
 `rpt_area_history` of the last TREND_MONTHS months. Out: the `headline`,
 `area_summary`, `league_three_plus` / `league_five_star` and `trend` parts of the
@@ -13,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from fivestar.config import BranchType
 from fivestar.report.queries import month_add, py_value, records
 
 TREND_MONTHS = 12
@@ -32,8 +34,9 @@ def compare_word(share: float | None, province: float | None) -> str:
     return "高于" if a > b else "低于" if a < b else "持平"
 
 
-def headline(summary: pd.DataFrame) -> dict[str, Any]:
-    """Seed-style sentences per city and for the province, plus the rows they quote."""
+def headline(summary: pd.DataFrame, types: tuple[BranchType, ...]) -> dict[str, Any]:
+    """Seed-style sentences per city and for the province, plus the rows they quote: one
+    clause per configured branch type with rated branches, in configuration order."""
 
     def row(level: str, code: str, btype: str) -> dict[str, Any] | None:
         hit = summary[
@@ -48,17 +51,14 @@ def headline(summary: pd.DataFrame) -> dict[str, Any]:
 
     def sentence(level: str, code: str) -> dict[str, Any]:
         who = "全省" if level == "province" else "全市"
-        vil, com, allr = row(level, code, "村"), row(level, code, "社区"), row(level, code, "全部")
-        clauses = []
-        if vil:
-            clauses.append(
-                f"{vil['branches']}个村创成“五星”支部{vil['five_star']}个、“四星”支部{vil['four_star']}个"
-            )
-        if com:
-            clauses.append(
-                f"{com['branches']}个城市社区创成“五星”支部{com['five_star']}个、“四星”支部{com['four_star']}个"
-            )
-        kinds = "、".join(k for k, r in (("村", vil), ("社区", com)) if r) or "村、社区"
+        typed = [(t, row(level, code, t.name)) for t in types]
+        allr = row(level, code, "全部")
+        clauses = [
+            f"{r['branches']}{t.wording}创成“五星”支部{r['five_star']}个、“四星”支部{r['four_star']}个"
+            for t, r in typed
+            if r
+        ]
+        kinds = "、".join(t.name for t, r in typed if r) or "、".join(t.name for t in types)
         share = allr["three_plus_share"] if allr else None
         prov = allr["province_three_plus_share"] if allr else None
         text_ = who + "，".join(clauses) + f"，“三星”以上{kinds}支部占比{pct_text(share)}"
@@ -72,7 +72,7 @@ def headline(summary: pd.DataFrame) -> dict[str, Any]:
         text_ += "。"
         notes = []
         if level != "province":
-            for label, r in (("村", vil), ("社区", com)):
+            for label, r in ((t.name, r) for t, r in typed):
                 if not r:
                     continue
                 prov_code = r.get("province_code") or (provinces[0] if provinces else None)
@@ -83,7 +83,7 @@ def headline(summary: pd.DataFrame) -> dict[str, Any]:
                         f"{label}“五星”支部占比{pct_text(r['five_star_share'])}，"
                         f"{'与全省持平' if w == '持平' else w + '全省'}（{pct_text(p['five_star_share'])}）"
                     )
-        area = allr or vil or com or {}
+        area = allr or next((r for _, r in typed if r), None) or {}
         return {
             "area_level": level,
             "area_code": code,
@@ -103,9 +103,14 @@ def headline(summary: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def area_rows(summary: pd.DataFrame) -> list[dict[str, Any]]:
+def type_order(types: tuple[BranchType, ...]) -> dict[str, int]:
+    """全部 first, then the configured types in configuration order."""
+    return {"全部": 0, **{t.name: i for i, t in enumerate(types, start=1)}}
+
+
+def area_rows(summary: pd.DataFrame, types: tuple[BranchType, ...]) -> list[dict[str, Any]]:
     order = {"province": 0, "city": 1, "county": 2}
-    torder = {"全部": 0, "村": 1, "社区": 2}
+    torder = type_order(types)
     s = summary.copy()
     s["_o"] = s["area_level"].map(order)
     s["_t"] = s["branch_type"].map(torder)
@@ -178,7 +183,7 @@ def trend(history: pd.DataFrame, as_of: str, max_cities: int = 8) -> list[dict[s
         if m not in present:
             continue
         s = history[history["period"] == m]
-        n_cities = int((s["area_level"] == "city").sum() / 3) if len(s) else 0
+        n_cities = int(s.loc[s["area_level"] == "city", "area_code"].nunique()) if len(s) else 0
         for r in records(s):
             keep = r["area_level"] == "province" or (
                 r["area_level"] == "city" and r["branch_type"] == "全部" and n_cities <= max_cities

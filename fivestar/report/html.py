@@ -201,9 +201,8 @@ def build_charts(d: dict[str, Any]) -> dict[str, Any]:
         key = (r["area_level"], r["area_code"], r["branch_type"])
         series.setdefault(key, {})[r["period"]] = r["three_plus_share"]
     names = {(r["area_level"], r["area_code"], r["branch_type"]): r["area_name"] for r in d["trend"]}
-    order = sorted(
-        series, key=lambda k: (k[0] != "province", k[1], {"全部": 0, "村": 1, "社区": 2}.get(k[2], 3))
-    )
+    torder = {"全部": 0, **{t: i for i, t in enumerate(d.get("branch_types") or [], start=1)}}
+    order = sorted(series, key=lambda k: (k[0] != "province", k[1], torder.get(k[2], len(torder))))
     lines = []
     for k in order:
         label = f"{names[k] or k[1]}（{k[2]}）" if k[0] == "province" else (names[k] or k[1])

@@ -19,7 +19,6 @@ LEVELS: tuple[tuple[int, str, str], ...] = (
     (0, "零星", "zero_star"),
 )
 LEVEL_NAME = {lv: name for lv, name, _ in LEVELS}
-BRANCH_TYPES = ("村", "社区", "全部")
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ REPORT = (
 
 <section id="s-stars">
 <h2>三、分星创建情况</h2>
-<p class="note">各地获得每颗星的支部数及占适用支部的比例（村、社区适用的星不同）；红底为该地最弱的星。</p>
+<p class="note">各地获得每颗星的支部数及占适用支部的比例（{{ (d.branch_types or [])|join('、') }}适用的星不同）；红底为该地最弱的星。</p>
 {{ table(tables.per_star) }}
 {{ charts.heatmap }}
 </section>

@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", type=Path, default=Path("config"), help="rulebook folder to read and copy")
     ap.add_argument("--branches", type=int, nargs=2, metavar=("LO", "HI"), default=(150, 400))
     ap.add_argument("--events", type=int, default=30, help="mean ledger events per branch and month")
+    ap.add_argument("--branch-types", help="comma-separated branch types (default: every configured type)")
     ap.add_argument("--no-inject", action="store_true", help="no injected problems: every file clean")
     ap.add_argument("--workers", type=int, default=1, help="parallel processes (counties)")
     ap.add_argument("--small", action="store_true", help=f"quickstart preset: {SMALL}")
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             events_per_branch=a.events,
             inject=not a.no_inject,
             workers=a.workers,
+            branch_types=tuple(a.branch_types.split(",")) if a.branch_types else None,
         )
         where = str(a.out)
     s = m.summary()

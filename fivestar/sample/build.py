@@ -31,7 +31,12 @@ from fivestar.sample.values import (
     ym,
 )
 
-SHEET_ORDER = ("roster", "village_indicators", "community_indicators", "ledger", "vetoes", "explanations")
+
+def sheet_order(rb: Rulebook) -> tuple[str, ...]:
+    """The data sheets in workbook order: the roster, one indicator sheet per type, the rest."""
+    return tuple(rb.sheets)
+
+
 WIDTHS = {"code": 16, "text": 14, "choice": 8, "date": 12}
 
 
@@ -184,10 +189,10 @@ class FileBuild:
         return period
 
     def sheet_of_type(self, branch_type: str) -> str:
-        return "village_indicators" if branch_type == "村" else "community_indicators"
+        return self.rb.indicator_sheet(branch_type).name
 
     def indicator_row(self, branch_code: str) -> tuple[str, Row] | None:
-        for key in ("village_indicators", "community_indicators"):
+        for key in (s.name for s in self.rb.indicator_sheets):
             for r in self.sheets[key].rows:
                 if isinstance(r.meta, Branch) and r.meta.code == branch_code:
                     return key, r
@@ -220,7 +225,7 @@ def build_file(
     sheets: dict[str, Sheet] = {}
     cover = Sheet(rb.cover_sheet, None, widths=[18, 24])
     sheets["cover"] = cover
-    for key in SHEET_ORDER:
+    for key in sheet_order(rb):
         spec = rb.sheets[key]
         sheets[key] = Sheet(spec.sheet, [c.header for c in spec.columns], widths=_widths(rb, key))
     fb = FileBuild(rb, county, period, style, sheets, {}, defs, items)
@@ -342,10 +347,13 @@ def finalize_sheets(fb: FileBuild) -> list[Sheet]:
     vetoes = fb.sheets.get("vetoes")
     if vetoes is not None and vetoes.header is None:
         fb.variations.append(f"{vetoes.title} sheet entirely empty (no header)")
-    for key in SHEET_ORDER:
+    for key in sheet_order(fb.rb):
         sh = fb.sheets.get(key)
         if sh is None:
             continue
+        spec = fb.rb.sheets[key]
+        if spec.branch_type and not spec.required and not sh.rows:
+            continue  # an optional type's sheet: left out by a county without such branches
         if key == "explanations" and not sh.rows and not fb.style.explanations_sheet:
             continue  # optional sheet: most counties delete it
         if fb.style.header_variant and sh.header is not None:

@@ -22,6 +22,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from fivestar.config import Rulebook, load_rulebook, load_validation_thresholds
+from fivestar.sample import names
 from fivestar.sample.build import FileBuild, Pending, build_file, county_style, finalize_sheets
 from fivestar.sample.inject import FilePlan, MonthContext, inject, plan_files
 from fivestar.sample.manifest import FileEntry, Issue, Manifest
@@ -170,7 +171,7 @@ def _county_files(
     out_dir: Path,
 ) -> list[FileEntry]:
     style = county_style(rb, county, ci, seed, inject_problems)
-    defs = {t: indicator_defs(rb, t) for t in ("村", "社区")}
+    defs = {t: indicator_defs(rb, t) for t in rb.types}
     items = item_defs(rb)
     state = LedgerState()
     registry_codes = frozenset(b.code for b in county.branches)
@@ -212,6 +213,7 @@ def generate(
     *,
     workers: int = 1,
     webhooks: bool = False,
+    branch_types: tuple[str, ...] | None = None,
 ) -> Manifest:
     """Write a synthetic province under `out_dir` and return its manifest.
 
@@ -219,6 +221,7 @@ def generate(
     `workers` > 1 writes counties in parallel processes (same output, faster).
     Every webhook_url in submitters.csv is blank (e-mail only) unless `webhooks=True`,
     which points some at the unreachable discard port (for tests of failing deliveries).
+    `branch_types` limits the kinds of branch invented (default: every configured type).
     """
     out_dir = Path(out_dir)
     rulebook_dir = Path(rulebook_dir)
@@ -235,7 +238,14 @@ def generate(
         if wanted and src.resolve() != (config_out / src.name).resolve():
             shutil.copyfile(src, config_out / src.name)
 
-    province = build_province(rb, counties, seed, branches_per_county, webhooks)
+    if branch_types is not None:
+        unknown = [t for t in branch_types if t not in rb.types]
+        if unknown or not branch_types:
+            raise ValueError(
+                f"branch type(s) {', '.join(unknown) or '(none)'} not configured in "
+                f"{rulebook_dir / 'branch_types.csv'} (configured: {', '.join(rb.types)})"
+            )
+    province = build_province(rb, counties, seed, branches_per_county, webhooks, branch_types)
     write_registry(config_out / "registry.csv", province)
     write_submitters(config_out / "submitters.csv", province)
 
@@ -263,8 +273,8 @@ def generate(
                 "city_code": c.city_code,
                 "city_name": c.city_name,
                 "branches": len(c.branches),
-                "villages": len(c.of_type("村")),
-                "communities": len(c.of_type("社区")),
+                "villages": len(c.of_type(names.RURAL_TYPE)),
+                "communities": len(c.of_type(names.URBAN_TYPE)),
             }
             for c in province
         ],

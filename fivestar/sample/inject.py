@@ -120,7 +120,7 @@ def _indicator_cells(
 ) -> list[tuple[str, Row, IndicatorDef]]:
     t = _touched(fb)
     out = []
-    for sheet_key in ("village_indicators", "community_indicators"):
+    for sheet_key in (s.name for s in fb.rb.indicator_sheets):
         sh = fb.sheets[sheet_key]
         if sh.header is None:
             continue
@@ -346,22 +346,18 @@ def w_cap_overflow(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool
 
 
 def w_not_in_registry(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool:
-    present = [b for b in _branch_present(fb) if b.type == "村"] or _branch_present(fb)
+    present = [b for b in _branch_present(fb) if b.type == names.RURAL_TYPE] or _branch_present(fb)
     if not present:
         return False
     b0 = rng.choice(present)
     prefix = b0.code[:9]
     used = {c for c in ctx.registry_codes | _roster_codes(fb) if c.startswith(prefix)}
-    start = 201 if b0.type == "村" else 1
+    start = 201 if b0.type == names.RURAL_TYPE else 1 if b0.type == names.URBAN_TYPE else 401
     num = next((n for n in range(start + 150, start + 199) if f"{prefix}{n:03d}" not in used), None)
     if num is None:
         return False
     code = f"{prefix}{num:03d}"
-    name = (
-        names.village_name(rng, {x.name for x in fb.county.branches})
-        if b0.type == "村"
-        else names.community_name(rng, {x.name for x in fb.county.branches})
-    )
+    name = names.branch_name(rng, {x.name for x in fb.county.branches}, b0.type)
     nb = dataclasses.replace(b0, code=code, name=name, secretary=names.person_name(rng))
     roster = fb.sheets["roster"]
     r0 = next(r for r in roster.rows if r.meta is b0)
@@ -405,7 +401,7 @@ def w_missing_from_roster(fb: FileBuild, ctx: MonthContext, rng: random.Random) 
     if len(cands) < 2:
         return False
     b = rng.choice(cands)
-    for key in ("roster", "village_indicators", "community_indicators", "ledger"):
+    for key in ("roster", *(s.name for s in fb.rb.indicator_sheets), "ledger"):
         sh = fb.sheets[key]
         sh.rows = [
             r
@@ -492,7 +488,7 @@ def w_email_invalid(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> boo
 
 
 def w_satisfaction_all_100(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool:
-    for sk in ("village_indicators", "community_indicators"):
+    for sk in (s.name for s in fb.rb.indicator_sheets):
         sh = fb.sheets[sk]
         btype = fb.rb.sheets[sk].branch_type
         rows = [r for r in sh.rows if isinstance(r.meta, Branch)]
@@ -614,10 +610,20 @@ def e_bad_type(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool:
     if not rows:
         return False
     row = rng.choice(rows)
-    v = "村庄" if row.meta.type == "村" else "居委会"
+    v = names.WRONG_TYPE_WORD.get(row.meta.type, row.meta.type + "单位")
     h = _header(fb, "roster", "branch_type")
     _set(fb, "roster", row, h, v)
-    _add(fb, "error", "roster", row, h, v, "bad_type", "类型只能填“村”或“社区”", row.meta.code)
+    _add(
+        fb,
+        "error",
+        "roster",
+        row,
+        h,
+        v,
+        "bad_type",
+        "类型只能填" + "或".join(f"“{t}”" for t in fb.rb.types),
+        row.meta.code,
+    )
     return True
 
 
@@ -877,7 +883,8 @@ def e_veto_invalid(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool
 
 
 def s_missing_column(fb: FileBuild, ctx: MonthContext, rng: random.Random) -> bool:
-    sk = "village_indicators" if fb.sheets["village_indicators"].rows else "community_indicators"
+    keys = [s.name for s in fb.rb.indicator_sheets]
+    sk = next((k for k in keys if fb.sheets[k].rows), keys[-1])
     sh = fb.sheets[sk]
     btype = fb.rb.sheets[sk].branch_type
     d = rng.choice(fb.defs[btype])

@@ -99,3 +99,36 @@ def town_name(rng: random.Random, used: set[str], kind: str) -> str:
         return rng.choice(SURNAMES) + rng.choice(TOWN_SUFFIX_CHARS) + kind
 
     return _unique(rng, used, make)
+
+
+# ---- branch types -------------------------------------------------------------------
+# The sample's knowledge of the kinds of branch it can invent (the only place outside
+# config/ that names them): the rural type sits in 镇/乡, the urban type in 街道, any
+# other configured type (机关, and types this module has no names for) in the county seat.
+RURAL_TYPE = "村"
+URBAN_TYPE = "社区"
+ORGAN_STEMS = _words(
+    "县委办公室 县政府办公室 县纪委监委机关 县委组织部 县委宣传部 县委统战部 县委政法委 "
+    "县发展和改革委员会 县教育局 县科学技术局 县工业和信息化局 县公安局 县民政局 县司法局 "
+    "县财政局 县人力资源和社会保障局 县自然资源局 县生态环境分局 县住房和城乡建设局 "
+    "县交通运输局 县水利局 县农业农村局 县商务局 县文化广电和旅游局 县卫生健康委员会 "
+    "县退役军人事务局 县应急管理局 县审计局 县市场监督管理局 县统计局 县医疗保障局 "
+    "县信访局 县林业局 县税务局 县人民法院 县人民检察院 县总工会 团县委 县妇联 县科协"
+)
+# A roster 类型 a clerk might type instead of the configured word (the sample's bad_type fault).
+WRONG_TYPE_WORD = {RURAL_TYPE: "村庄", URBAN_TYPE: "居委会"}
+
+
+def organ_name(rng: random.Random, used: set[str], branch_type: str = "机关") -> str:
+    """A county organ's branch (县财政局机关); another type gets its own word (县第一学校)."""
+    if branch_type == "机关":
+        return _unique(rng, used, lambda: rng.choice(ORGAN_STEMS) + "机关")
+    return _unique(rng, used, lambda: "县" + rng.choice(COMMUNITY_STEMS)[:2] + branch_type)
+
+
+def branch_name(rng: random.Random, used: set[str], branch_type: str) -> str:
+    if branch_type == RURAL_TYPE:
+        return village_name(rng, used)
+    if branch_type == URBAN_TYPE:
+        return community_name(rng, used)
+    return organ_name(rng, used, branch_type)

@@ -84,7 +84,12 @@ def build_county(
     seed: int,
     branches_per_county: tuple[int, int],
     webhooks: bool = False,
+    types: tuple[str, ...] | None = None,
 ) -> County:
+    """`types`: the branch types to invent (default: every configured type)."""
+    types = rb.types if types is None else types
+    rural, urban_t = names.RURAL_TYPE, names.URBAN_TYPE
+    others = [t for t in types if t not in (rural, urban_t)]
     rng = random.Random(f"{seed}|county|{code}")
     lo, hi = branches_per_county
     n = rng.randint(lo, hi)
@@ -92,8 +97,12 @@ def build_county(
     comm_share = rng.uniform(0.5, 0.8) if urban else rng.uniform(0.06, 0.2)
     n_comm = round(n * comm_share)
     if n >= 5:
-        n_comm = min(max(n_comm, 1), n - 1)  # every county has a seat with a few 社区
+        n_comm = min(max(n_comm, 1), n - 1)  # every county has a seat with a few urban branches
     n_vil = n - n_comm
+    if rural not in types:
+        n_comm, n_vil = (n, 0) if urban_t in types else (0, 0)
+    elif urban_t not in types:
+        n_comm, n_vil = 0, n
 
     used: set[str] = set()
     # Villages sit in 镇/乡 (about 15–25 per township); communities in 街道, some in 城关镇.
@@ -114,22 +123,29 @@ def build_county(
     n_streets = max(1, round(n_comm / rng.uniform(6, 12))) if n_comm else 0
     streets = [(f"{i + 1:03d}", names.town_name(rng, used, "街道")) for i in range(n_streets)]
 
-    stars = {t: rb.stars_for(t) for t in ("村", "社区")}
+    stars = {t: rb.stars_for(t) for t in types}
     raw: list[tuple[str, str, str, str]] = []  # code, name, type, township
     seq: dict[str, int] = {}
     for _ in range(n_vil):
         tcode, tname = towns[rng.randrange(len(towns))]
-        seq[tcode + "村"] = seq.get(tcode + "村", 200) + 1
-        raw.append((f"{code}{tcode}{seq[tcode + '村']:03d}", names.village_name(rng, used), "村", tname))
+        seq[tcode + rural] = seq.get(tcode + rural, 200) + 1
+        raw.append((f"{code}{tcode}{seq[tcode + rural]:03d}", names.village_name(rng, used), rural, tname))
     for _ in range(n_comm):
         if towns and towns[0][1] == "城关镇" and rng.random() < 0.3:
             tcode, tname = towns[0]
         else:
             tcode, tname = streets[rng.randrange(len(streets))]
-        seq[tcode + "社区"] = seq.get(tcode + "社区", 0) + 1
+        seq[tcode + urban_t] = seq.get(tcode + urban_t, 0) + 1
         raw.append(
-            (f"{code}{tcode}{seq[tcode + '社区']:03d}", names.community_name(rng, used), "社区", tname)
+            (f"{code}{tcode}{seq[tcode + urban_t]:03d}", names.community_name(rng, used), urban_t, tname)
         )
+    # Other types (机关 …): a few branches in the county seat, numbered 401– per type.
+    seat = towns[0] if towns and towns[0][1] == "城关镇" else (streets or towns or [("001", "城关镇")])[0]
+    for k, t in enumerate(others):
+        for i in range(rng.randint(3, 8)):
+            raw.append(
+                (f"{code}{seat[0]}{400 + 30 * k + i + 1:03d}", names.branch_name(rng, used, t), t, seat[1])
+            )
     raw.sort()
 
     branches = []
@@ -137,9 +153,12 @@ def build_county(
         # Latent quality drives every indicator, so star levels spread realistically 0–5.
         q = rng.betavariate(4.0, 1.8)
         star_q = {s: _clamp(q + rng.gauss(0, 0.15), 0.0, 1.0) for s in stars[btype]}
-        if btype == "村":
+        if btype == rural:
             households = rng.randint(120, 900)
             members = int(_clamp(round(households * rng.uniform(0.05, 0.12)), 8, 120))
+        elif btype not in (rural, urban_t):  # an organ: its staff stand for 户数
+            households = rng.randint(20, 150)
+            members = int(_clamp(round(households * rng.uniform(0.3, 0.7)), 5, 80))
         else:
             households = rng.randint(600, 4000)
             members = int(_clamp(round(households * rng.uniform(0.02, 0.06)), 15, 380))
@@ -185,13 +204,18 @@ def build_county(
 
 
 def build_province(
-    rb: Rulebook, counties: int, seed: int, branches_per_county: tuple[int, int], webhooks: bool = False
+    rb: Rulebook,
+    counties: int,
+    seed: int,
+    branches_per_county: tuple[int, int],
+    webhooks: bool = False,
+    types: tuple[str, ...] | None = None,
 ) -> list[County]:
     order = county_order()
     if not 1 <= counties <= len(order):
         raise ValueError(f"counties must be between 1 and {len(order)}, got {counties}")
     return [
-        build_county(rb, city, code, name, seed, branches_per_county, webhooks)
+        build_county(rb, city, code, name, seed, branches_per_county, webhooks, types)
         for city, code, name in order[:counties]
     ]
 

@@ -20,7 +20,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from fivestar.config import TYPE_COLUMN, Rulebook
+from fivestar.config import Rulebook
 from fivestar.sample.province import Branch, County
 
 
@@ -87,9 +87,7 @@ def indicator_defs(rb: Rulebook, branch_type: str) -> list[IndicatorDef]:
 def item_defs(rb: Rulebook) -> list[ItemDef]:
     out = []
     for r in rb.items.itertuples():
-        applies = frozenset(
-            t for t, col in TYPE_COLUMN.items() if r.kind == "redeem" or getattr(r, f"star_{col}")
-        )
+        applies = frozenset(t for t in rb.types if rb.item_applies(r.code, t))
         out.append(
             ItemDef(
                 code=r.code,

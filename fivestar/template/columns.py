@@ -9,6 +9,7 @@ in 填报说明: rule, example, unit, 口径). Writing the workbook is `sheets.p
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ import pandas as pd
 from openpyxl.utils import quote_sheetname
 
 from fivestar import cells
-from fivestar.config import BRANCH_TYPES, TYPE_COLUMN, Column, Rulebook, SheetSpec
+from fivestar.config import Column, Rulebook, SheetSpec
 from fivestar.validate import catalogue
 from fivestar.validate.catalogue import text as rule_text
 from fivestar.validate.cell_wording import warn_message
@@ -85,9 +86,9 @@ class TemplateContext:
         self.period = period
         self.branches = branches
         self.month_start, self.month_end = cells.month_bounds(period)
-        present = [t for t in BRANCH_TYPES if (branches["branch_type"] == t).any()]
+        present = [t for t in rb.types if (branches["branch_type"] == t).any()]
         # A county without registered branches still gets usable lists (all types).
-        self.types: tuple[str, ...] = tuple(present) or BRANCH_TYPES
+        self.types: tuple[str, ...] = tuple(present) or rb.types
         self.messages = suite_messages(rb)
         self.roster_last = 1 + len(branches) + SPARE_ROWS
 
@@ -95,18 +96,12 @@ class TemplateContext:
         return self.messages.get((sheet_key, col_key, rule), "")
 
     def item_codes(self) -> list[str]:
-        items = self.rb.items
-        ok = items["kind"] == "redeem"
-        for t in self.types:
-            ok |= items[f"star_{TYPE_COLUMN[t]}"].fillna("") != ""
-        return items.loc[ok, "code"].tolist()
+        codes = self.rb.items["code"]
+        return [c for c in codes if any(self.rb.item_applies(c, t) for t in self.types)]
 
     def veto_codes(self) -> list[str]:
-        v = self.rb.vetoes
-        ok = pd.Series(False, index=v.index)
-        for t in self.types:
-            ok |= v[f"stars_{TYPE_COLUMN[t]}"].fillna("") != ""
-        return v.loc[ok, "code"].tolist()
+        codes = self.rb.vetoes["code"]
+        return [c for c in codes if any(self.rb.vetoed_stars(c, t) is not None for t in self.types)]
 
 
 def suite_messages(rb: Rulebook) -> dict[tuple[str, str, str], str]:
@@ -138,6 +133,12 @@ def _text_width(text: str) -> float:
     return sum(2 if ord(ch) > 255 else 1 for ch in text)
 
 
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines `text` takes in a wrapping cell `width` Excel units wide (CJK ≈ 2 units)."""
+    room = max(1.0, width - 1)
+    return sum(max(1, math.ceil(_text_width(part) / room)) for part in text.split("\n"))
+
+
 def _unit(col: Column) -> str:
     if col.type not in ("int", "num", "rate"):
         return ""
@@ -159,6 +160,39 @@ def _range_check(ctx: TemplateContext, sheet_key: str, col: Column) -> tuple[Che
     if lo is not None:
         return Check(kind, msg, "greaterThanOrEqual", _num(lo)), msg
     return Check(kind, msg, "lessThanOrEqual", _num(hi)), msg  # type: ignore[arg-type]
+
+
+def indicator_example(rb: Rulebook, spec: SheetSpec, col: Column) -> str:
+    """A plausible value for an indicator column, from its scoring rule in indicators.csv
+    (the middle of a linear range, the threshold of at-least and per-month rules, 0 for
+    zero rules), so 农民人均可支配收入（元） shows 20000, not 12.5; '' when the rule says nothing."""
+    if not spec.branch_type or col.type not in ("int", "num", "rate"):
+        return ""
+    ind = rb.indicators_for(spec.branch_type)
+    hit = ind[ind["key"] == col.key]
+    if hit.empty:
+        return ""
+    row = hit.iloc[0]
+
+    def number(x: object) -> float | None:
+        try:
+            v = float(str(x))
+        except ValueError:
+            return None
+        return None if v != v else v  # NaN
+
+    lo, hi, rule = number(row["lo"]), number(row["hi"]), str(row["rule"])
+    if rule == "zero":
+        value: float | None = 0.0
+    elif lo is not None and hi is not None:
+        value = (lo + hi) / 2
+    else:
+        value = lo if lo is not None else hi
+    if value is None:
+        return ""
+    if col.type == "int":
+        return str(max(0, math.ceil(value)))
+    return _num(round(value, 1))
 
 
 def plan_column(ctx: TemplateContext, spec: SheetSpec, col: Column, letter: str) -> Plan:
@@ -211,6 +245,7 @@ def plan_column(ctx: TemplateContext, spec: SheetSpec, col: Column, letter: str)
             example = "2" if sheet_key != "roster" else {"members": "35", "households": "420"}.get(key, "45")
         else:
             example = "12.5"
+        example = indicator_example(ctx.rb, spec, col) or example
         if sheet_key == "roster" and key == "members":
             rule += "；超过500人将提示核实"
         if sheet_key == "roster" and key == "secretary_age":
@@ -227,13 +262,13 @@ def plan_column(ctx: TemplateContext, spec: SheetSpec, col: Column, letter: str)
         example = f"{ctx.period}-03"
     elif key == "item_code":
         check = Check("list", MSG_ITEM_CATALOGUE, formula1=",".join(ctx.item_codes()))
-        rule = "下拉选择，见下方“积分项目”表；须适用于该支部类型（村/社区）"
+        rule = f"下拉选择，见下方“积分项目”表；须适用于该支部类型（{'/'.join(ctx.rb.types)}）"
         example = "ZB01"
     elif key == "veto_code":
         codes = ctx.rb.vetoes["code"].tolist()
         msg = MSG_VETO_CATALOGUE.format(first=codes[0], last=codes[-1]) if codes else MSG_ITEM_CATALOGUE
         check = Check("list", msg, formula1=",".join(ctx.veto_codes()))
-        rule = "下拉选择，见下方“否决事项”表；须适用于该支部类型（村/社区）"
+        rule = f"下拉选择，见下方“否决事项”表；须适用于该支部类型（{'/'.join(ctx.rb.types)}）"
         example = "V01"
     elif sheet_key == "ledger" and key == "subject_id":
         # A warning-style check: resident-ID numbers must not be typed (they are hashed anyway).
@@ -249,10 +284,10 @@ def plan_column(ctx: TemplateContext, spec: SheetSpec, col: Column, letter: str)
         check = Check(None)  # free text: an input prompt only
         rule = "选填" if col.optional else "必填"
         example = {
-            "branch_name": str(first["name"]) if first is not None else "XX村党支部",
+            "branch_name": str(first["name"]) if first is not None else f"XX{ctx.rb.types[0]}党支部",
             "township": str(first["township"]) if first is not None else "城关镇",
             "secretary_name": "张三",
-            "location": f"{ctx.rb.indicator_sheet('村').sheet}!F12 或 {sample_code}",
+            "location": f"{ctx.rb.indicator_sheets[0].sheet}!F12 或 {sample_code}",
             "note": {
                 "ledger": "召开支部党员大会",
                 "vetoes": "简述事项经过及处理情况",
@@ -260,7 +295,10 @@ def plan_column(ctx: TemplateContext, spec: SheetSpec, col: Column, letter: str)
             }.get(sheet_key, ""),
         }.get(key, "")
         if sheet_key == "explanations" and key == "location":
-            rule = "选填：单元格（如村指标!F12，说明该单元格的提示）或支部代码（说明该支部各行的提示）"
+            rule = (
+                f"选填：单元格（如{ctx.rb.indicator_sheets[0].sheet}!F12，说明该单元格的提示）"
+                "或支部代码（说明该支部各行的提示）"
+            )
         elif sheet_key == "explanations" and key == "note":
             rule = "选填：对提示事项的情况说明"
         elif spec.branch_type and key == "branch_name":

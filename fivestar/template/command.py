@@ -2,8 +2,8 @@
 
 In: a period, an output path, an optional county, settings and config from the
 environment (FIVESTAR_CONFIG_DIR, FIVESTAR_WAREHOUSE_URL, FIVESTAR_SMTP_*). Out: the
-written template files (one per county), each with last month's values when the
-warehouse has them, e-mailed to the county's contacts with `--email`.
+written template files (one per county), each with last month's values and a ledger
+sized from the county's largest month when the warehouse has them, e-mailed to the county's contacts with `--email`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fivestar.config import Registry, Rulebook
 from fivestar.template.mail import email_template
-from fivestar.template.previous import open_warehouse, previous_facts
+from fivestar.template.previous import largest_ledger_month, open_warehouse, previous_facts
 from fivestar.template.workbook import TemplateError, check_period, template_file_name, write_county_template
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,8 @@ def write_templates(
     """Templates for one county (`out` = file, or a folder) or all (`out` = folder).
 
     Returns (county, path, carried-over?) per file. The warehouse is read when its URL
-    is given and reachable; otherwise templates have no previous-month values.
+    is given and reachable (last month's values; 积分台账 sized to 1.5 × the county's
+    largest month); otherwise templates have no previous-month values and 5,000 ledger rows.
     """
     check_period(period)
     out = Path(out)
@@ -53,7 +54,8 @@ def write_templates(
             else:
                 path = out
             prev = previous_facts(engine, code, period) if engine is not None else None
-            _, carried_from = write_county_template(rb, registry, code, period, path, prev)
+            largest = largest_ledger_month(engine, code) if engine is not None else None
+            _, carried_from = write_county_template(rb, registry, code, period, path, prev, largest)
             done.append((code, path, carried_from is not None))
     finally:
         if engine is not None:

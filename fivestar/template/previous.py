@@ -1,9 +1,10 @@
-"""Last month's facts for the template's carry-over, read from the warehouse if there is one.
+"""What the template takes from the warehouse, if there is one: last month's facts, ledger size.
 
 In: a warehouse URL (or Engine), a county and a period. Out: an Engine when the warehouse
 exists and answers (None otherwise, never an exception: a template without carry-over is
-still a template), and the fact frames of the county's latest accepted month before the
-period (None when there is none or it cannot be read).
+still a template), the fact frames of the county's latest accepted month before the
+period (None when there is none or it cannot be read), and the county's largest month of
+积分台账 events (None when there is none).
 """
 
 from __future__ import annotations
@@ -67,3 +68,23 @@ def previous_facts(engine: Engine, county: str, period: str) -> dict[str, pd.Dat
     except Exception as exc:  # carry-over is a convenience: never fail a template for it
         log.warning("could not read %s's previous month from the warehouse: %s", county, exc)
         return None
+
+
+def largest_ledger_month(engine: Engine, county: str) -> int | None:
+    """The most 积分台账 events the county sent in one month (any loaded version), or None
+    when the warehouse has none or cannot be read (the template then keeps its default size)."""
+    from sqlalchemy import text
+
+    try:
+        with engine.connect() as conn:
+            n = conn.execute(
+                text(
+                    "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM ledger WHERE county_code = :c "
+                    "GROUP BY period, version) AS months"
+                ),
+                {"c": county},
+            ).scalar_one_or_none()
+    except Exception as exc:  # sizing is a convenience: never fail a template for it
+        log.warning("could not read %s's ledger sizes from the warehouse: %s", county, exc)
+        return None
+    return int(n) if n else None

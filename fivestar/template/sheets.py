@@ -3,8 +3,10 @@
 In: an openpyxl Workbook, the `TemplateContext` (rulebook, county, period, branches) and
 the rows to pre-fill (registered branches; last month's carried 期末 values). Out: the
 sheets written in place: headers locked, data cells unlocked with their number formats
-and Excel data validations (from `columns.plan_column`), comments on carried cells, and
-the 填报说明 sheet listing every column's rule, the points items and the vetoes.
+and Excel data validations (from `columns.plan_column`) down to a noted last prepared
+row, one note per sheet naming the carried columns (their headers light blue), and
+the 填报说明 sheet (wrapping, printable one page wide) listing every column's rule and
+example, the points items and the vetoes.
 """
 
 from __future__ import annotations
@@ -21,18 +23,24 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from fivestar.config import SheetSpec
 from fivestar.report.xlsx import set_text
-from fivestar.template.columns import RATE_NOTE, Plan, TemplateContext, plan_column
+from fivestar.template.columns import RATE_NOTE, Plan, TemplateContext, plan_column, wrapped_lines
 
 GUIDE_SHEET = "填报说明"
 LISTS_SHEET = "下拉列表"  # hidden; only used when a drop-down list exceeds Excel's 255 characters
 CARRY_COMMENT = "上月数据，请核实更新"
-CARRY_COMMENT_LIMIT = 10_000  # carried cells per workbook that get their own comment
 COMMENT_AUTHOR = "fivestar"
+LAST_ROW_NOTE = (
+    "本表的输入检查（下拉列表、数值范围）设置到第{row}行。数据超过这一行的，请继续向下填写，上报后同样审核。"
+)
 BASIS_TEXT = {
     "本月": "本月：仅本月发生的数",
     "累计": "累计：本年1月至本月的累计数",
     "期末": "期末：本月末的状态",
 }
+
+GUIDE_WIDTHS = (14.0, 30.0, 10.0, 16.0, 60.0, 22.0, 18.0)  # 填报说明 columns A–G
+GUIDE_LINE_HEIGHT = 15.0
+
 
 HEADER_FILL = PatternFill(fill_type="solid", start_color="D9E1F2", end_color="D9E1F2")
 CARRY_FILL = PatternFill(fill_type="solid", start_color="DDEBF7", end_color="DDEBF7")
@@ -137,9 +145,6 @@ def data_sheet(
     plans = []
     carried = carried or {}
     carried_keys = {k for _, k in carried}
-    # Comments are stored as very repetitive VML: past a few thousand the file nears the
-    # compression-ratio limit of ingest, so big counties get the fill and header note only.
-    cell_comments = len(carried) <= CARRY_COMMENT_LIMIT
     stars = {} if not spec.branch_type else dict(zip(ctx.rb.stars["code"], ctx.rb.stars["name"], strict=True))
     for j, col in enumerate(spec.columns, start=1):
         letter = get_column_letter(j)
@@ -149,7 +154,8 @@ def data_sheet(
         _style_header(head)
         note = [stars.get(col.star_code or "", ""), f"口径：{col.basis}" if col.basis else "", plan.rule]
         if col.key in carried_keys:
-            note.append(f"浅蓝色单元格为上月（{prev_period or '上月'}）期末数据，{CARRY_COMMENT}")
+            head.fill = CARRY_FILL  # the carried columns' headers; their cells stay plain
+            note.append(f"本列已预填上月（{prev_period or '上月'}）期末数据，{CARRY_COMMENT}")
         head.comment = Comment("；".join(x for x in note if x), COMMENT_AUTHOR, width=260, height=110)
         # Column style: cells typed below the pre-filled rows are unlocked and formatted too.
         dim = ws.column_dimensions[letter]
@@ -165,19 +171,44 @@ def data_sheet(
         code = str(values.get("branch_code", ""))
         for j, plan in enumerate(plans, start=1):
             key = plan.column.key
-            c = ws.cell(row=i, column=j)
             if key in values and values[key] is not None:
                 _put(ws, i, j, values[key])
             elif carried and (code, key) in carried:
                 _put(ws, i, j, carried[(code, key)])
-                c.fill = CARRY_FILL
-                if cell_comments:
-                    c.comment = Comment(CARRY_COMMENT, COMMENT_AUTHOR, width=160, height=40)
+    if carried_keys:
+        carry_note(ws, plans, carried_keys, prev_period)
+    mark_last_row(ws, last_row)
     ws.row_dimensions[1].height = 36
     ws.freeze_panes = "C2" if spec.branch_type else "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(spec.columns))}{last_row}"
     _protect(ws)
     return plans
+
+
+def carry_note(ws: Worksheet, plans: list[Plan], carried_keys: set[str], prev_period: str | None) -> None:
+    """One note per sheet (on A1, before that column's own note) naming the carried columns.
+
+    No per-cell comments or fills: thousands of them would bloat the file and survive,
+    stale, into every annotated copy of the clerk's file."""
+    headers = "、".join(p.column.header for p in plans if p.column.key in carried_keys)
+    text = (
+        f"本表已预填上月（{prev_period or '上月'}）期末数据的列（表头为浅蓝色）：{headers}。"
+        f"{CARRY_COMMENT}，按本月末实际修改。"
+    )
+    head = ws.cell(row=1, column=1)
+    own = head.comment.text if head.comment is not None else ""
+    head.comment = Comment(f"{text}\n{own}" if own else text, COMMENT_AUTHOR, width=320, height=160)
+
+
+def mark_last_row(ws: Worksheet, last_row: int) -> None:
+    """A note on the last prepared row. LibreOffice keeps a sheet's data validations only
+    down to 1,000 rows below its last used cell when it saves (a template saved there
+    had its checks cut to row 1,001); a note makes that row a used cell, so the checks
+    keep reaching it, save after save."""
+    if last_row < 2:
+        return
+    cell = ws.cell(row=last_row, column=1)
+    cell.comment = Comment(LAST_ROW_NOTE.format(row=last_row), COMMENT_AUTHOR, width=240, height=60)
 
 
 def cover_sheet(wb: Workbook, ctx: TemplateContext) -> None:
@@ -245,27 +276,41 @@ def guide_sheet(
     ws = wb.create_sheet(GUIDE_SHEET, index=1)
     rb = ctx.rb
     star_names = dict(zip(rb.stars["code"], rb.stars["name"], strict=True))
+    open_sheets = [f"“{spec.sheet}”" for spec, _ in plans if spec.may_be_empty]
     row = 1
 
     def line(*values: Any, bold: bool = False, fill: PatternFill | None = None) -> None:
         nonlocal row
         for j, v in enumerate(values, start=1):
             c = _put(ws, row, j, v)
-            c.alignment = Alignment(vertical="top", wrap_text=j > 1 and len(values) > 1)
+            c.alignment = Alignment(vertical="top", wrap_text=True)
             if bold:
                 c.font = Font(bold=True)
             if fill is not None:
                 c.fill = fill
                 c.border = BORDER
+        if len(values) == 1:  # a sentence: across the page, wrapping there
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(GUIDE_WIDTHS))
+            widths: tuple[float, ...] = (sum(GUIDE_WIDTHS),)
+        else:
+            widths = GUIDE_WIDTHS
+        lines = max(wrapped_lines(str(v), w) for v, w in zip(values, widths, strict=False))
+        if lines > 1 or len(values) == 1:  # merged cells never grow by themselves
+            ws.row_dimensions[row].height = GUIDE_LINE_HEIGHT * lines + 3
         row += 1
 
     title = f"{ctx.county_name}（{ctx.county}）{ctx.period} 五星支部创建数据报送模板 填报说明"
     _put(ws, row, 1, title).font = Font(bold=True, size=14)
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(GUIDE_WIDTHS))
+    ws.row_dimensions[row].height = 24
     row += 2
     line("一、填写要求", bold=True)
     notes = [
-        "本模板已预填本县登记的支部名单（支部名册、村指标、社区指标），请补全空白单元格；每个支部在指标表中只填一行。",
+        f"本模板已预填本县登记的支部名单（{'、'.join(s.sheet for s, _ in plans if s.name == 'roster' or s.branch_type)}），"
+        "请补全空白单元格；每个支部在指标表中只填一行。",
         "表头（第1行）和工作表名称已锁定，请勿修改、删除或插入列；数据区域可直接填写。",
+        "工作表名称和顺序的锁定只在 Excel、WPS 中有效，LibreOffice 打开时不受此限制：请勿改动工作表名称，"
+        f"也不要删除或新增工作表；{'、'.join(open_sheets)}没有内容时，保留表头行即可。",
         f"比率类指标（带%的列）{RATE_NOTE}，不要填写0.95，也不要设置为百分比格式。",
         "支部代码、县代码为文本，请勿改为数值；日期请按2026-11-03格式填写。",
         "口径：" + "；".join(BASIS_TEXT.values()) + "。",
@@ -276,8 +321,8 @@ def guide_sheet(
     if prev_period:
         notes.insert(
             1,
-            f"浅蓝色底纹的单元格已预填上月（{prev_period}）的期末数据，仅供参考，请逐项核实并按本月末实际更新"
-            f"（单元格批注“{CARRY_COMMENT}”）；本月、累计口径的指标请按本月实际填写。",
+            f"表头为浅蓝色的列已预填上月（{prev_period}）的期末数据（{CARRY_COMMENT}），仅供参考，"
+            "请逐项核实并按本月末实际更新，各指标表A1单元格的批注列出了这些列；本月、累计口径的指标请按本月实际填写。",
         )
     for n, text in enumerate(notes, start=1):
         line(f"{n}. {text}")
@@ -305,22 +350,26 @@ def guide_sheet(
 
     line("三、积分项目（积分台账“积分项目代码”列）", bold=True)
     line(
-        "项目代码", "项目名称", "对象类型", "分值", "适用星（村）", "适用星（社区）", "每月上限（次/对象）",
+        "项目代码", "项目名称", "对象类型", "分值", *(f"适用星（{t}）" for t in rb.types), "每月上限（次/对象）",
         bold=True, fill=GUIDE_HEAD_FILL,
     )  # fmt: skip
     applicable = set(ctx.item_codes())
     for it in rb.items.itertuples():
         redeem = it.kind == "redeem"
         pts: Any = "负数（兑换扣减）" if redeem else _as_number(it.points)
-        sv = "兑换" if redeem else star_names.get(it.star_village, "") or "不适用"
-        sc = "兑换" if redeem else star_names.get(it.star_community, "") or "不适用"
+        per_type = [
+            "兑换" if redeem else star_names.get(rb.item_star(it.code, t) or "", "") or "不适用"
+            for t in rb.types
+        ]
         cap: Any = _as_number(it.cap) if it.cap else "不限"
         name = it.name + ("" if it.code in applicable else "（本县不适用）")
-        line(it.code, name, it.subject_type.replace("|", "或"), pts, sv, sc, cap)
+        line(it.code, name, it.subject_type.replace("|", "或"), pts, *per_type, cap)
     row += 1
 
     line("四、否决事项（否决事项“事项代码”列）", bold=True)
-    line("事项代码", "事项名称", "否决星（村）", "否决星（社区）", bold=True, fill=GUIDE_HEAD_FILL)
+    line("事项代码", "事项名称", *(f"否决星（{t}）" for t in rb.types), bold=True, fill=GUIDE_HEAD_FILL)
+    vs = rb.veto_stars
+    spec_of = dict(zip(zip(vs["veto_code"], vs["branch_type"], strict=True), vs["stars"], strict=True))
 
     def veto_stars(spec_: str) -> str:
         if not spec_:
@@ -330,11 +379,17 @@ def guide_sheet(
         return "、".join(star_names.get(s, s) for s in spec_.split("|"))
 
     for v in rb.vetoes.itertuples():
-        line(v.code, v.name, veto_stars(v.stars_village), veto_stars(v.stars_community))
+        line(v.code, v.name, *(veto_stars(spec_of.get((v.code, t), "")) for t in rb.types))
 
-    for letter, width in zip("ABCDEFG", (14, 30, 10, 16, 60, 22, 18), strict=True):
-        ws.column_dimensions[letter].width = width
+    for j, width in enumerate(GUIDE_WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = width
     ws.freeze_panes = "A2"
+    # Printed: landscape, one page wide, as many pages long as it takes.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
     _protect(ws)
 
 

@@ -4,11 +4,13 @@ In: the Rulebook, the Registry (the county's registered branches), a period `YYY
 and, optionally, fact frames of the county's previous accepted month (as returned by
 `fivestar.warehouse.facts.current_facts`). Out: an `.xlsx` file: 封面, 填报说明, the data
 sheets pre-filled with the registered branches (期末 values of the previous month carried
-over in light blue), sheet structure locked; and the month whose values were carried.
+over, their columns' headers in light blue and one note per sheet), sheet structure
+locked, 积分台账 sized from the county's largest month; and the month whose values were carried.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,11 +21,12 @@ import typer
 from openpyxl import Workbook
 from openpyxl.workbook.protection import WorkbookProtection
 
-from fivestar.config import BRANCH_TYPES, Registry, Rulebook, SheetSpec
+from fivestar.config import Registry, Rulebook, SheetSpec
 from fivestar.template.columns import SPARE_ROWS, Plan, TemplateContext
 from fivestar.template.sheets import LISTS_SHEET, cover_sheet, data_sheet, guide_sheet
 
-LEDGER_ROWS = 5000  # last data row with validation on the open-ended sheets
+LEDGER_ROWS = 5000  # last data row with validation on the open-ended sheets (at least)
+LEDGER_HEADROOM = 1.5  # the ledger holds 1.5 × the county's largest month in the warehouse
 _BAD_FILE_CHARS = re.compile(r'[\\/:*?"<>|\s]+')
 
 
@@ -56,7 +59,7 @@ def carried_values(
     else:
         prev_period = None
     types = {}
-    for t in BRANCH_TYPES:
+    for t in rb.types:
         for r in rb.indicators_for(t).itertuples():
             types[(t, r.key)] = (r.value_type, r.basis)
     out: dict[tuple[str, str], Any] = {}
@@ -78,6 +81,13 @@ def carried_values(
     return out, prev_period
 
 
+def ledger_last_row(largest_month: int | None) -> int:
+    """Last prepared (checked) row of 积分台账: 1.5 × the county's largest month of events,
+    at least LEDGER_ROWS (also when the warehouse has no month of the county)."""
+    need = math.ceil((largest_month or 0) * LEDGER_HEADROOM) + 1  # + the header row
+    return max(LEDGER_ROWS, need)
+
+
 # ----------------------------------------------------------------------------- public API
 def template_file_name(county: str, county_name: str, period: str) -> str:
     """`<code>_<name>_<period>_模板.xlsx`: starts with the county code, as submissions must."""
@@ -93,14 +103,16 @@ def write_template(
     out: str | Path,
     *,
     previous: Mapping[str, pd.DataFrame] | None = None,
+    largest_month: int | None = None,
 ) -> Path:
     """Write the template workbook of `county` for `period` to `out` (a file path).
 
     `previous`: fact frames of the county's previous accepted month (at least
     `indicators` with branch_code, indicator_key, value and period), e.g. from
-    `current_facts`; its 期末 values are carried over, marked in light blue.
+    `current_facts`; its 期末 values are carried over (columns marked in light blue).
+    `largest_month`: the most ledger events the county sent in one month (sizes 积分台账).
     """
-    return write_county_template(rb, registry, county, period, Path(out), previous)[0]
+    return write_county_template(rb, registry, county, period, Path(out), previous, largest_month)[0]
 
 
 def write_county_template(
@@ -110,6 +122,7 @@ def write_county_template(
     period: str,
     path: Path,
     previous: Mapping[str, pd.DataFrame] | None,
+    largest_month: int | None = None,
 ) -> tuple[Path, str | None]:
     """The workbook, and the month whose values were carried over (None: none)."""
     check_period(period)
@@ -135,6 +148,8 @@ def write_county_template(
     for key, spec in rb.sheets.items():
         if key == "roster":
             rows, last = roster_rows, ctx.roster_last
+        elif spec.branch_type and not spec.required and spec.branch_type not in ctx.types:
+            continue  # an optional type's sheet only where the county has such branches
         elif spec.branch_type:
             rows = [
                 {"branch_code": r["branch_code"], "branch_name": r["branch_name"]}
@@ -142,6 +157,8 @@ def write_county_template(
                 if r["branch_type"] == spec.branch_type
             ]
             last = 1 + len(rows) + SPARE_ROWS
+        elif key == "ledger":
+            rows, last = [], ledger_last_row(largest_month)
         else:
             rows, last = [], LEDGER_ROWS
         plans.append(
@@ -156,7 +173,8 @@ def write_county_template(
     if LISTS_SHEET in wb.sheetnames:  # keep the helper sheet last
         wb.move_sheet(LISTS_SHEET, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(LISTS_SHEET))
     wb.active = 0
-    # Sheets cannot be renamed, deleted or added (a renamed sheet is a rejected file).
+    # Sheets cannot be renamed, deleted or added in Excel and WPS (LibreOffice ignores the
+    # lock: 填报说明 says so, and validation names a renamed or deleted sheet).
     wb.security = WorkbookProtection(lockStructure=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

@@ -25,7 +25,7 @@ from fivestar.validate import rules
 from fivestar.validate.cell_wording import issue_message, warn_message
 from fivestar.validate.gx_runner import run_suites
 from fivestar.validate.inputs import Prior, Submission
-from fivestar.validate.suites import TYPE_TEXT, UNIQUE_SUFFIX, load_suite_dicts
+from fivestar.validate.suites import TYPE_TEXT, UNIQUE_SUFFIX, suites_for
 
 
 def validate_period(
@@ -43,7 +43,7 @@ def validate_period(
     if len(periods) != 1:
         raise ValueError(f"validate_period expects one period, got {sorted(periods)}")
     period = subs[0].period
-    suites = suites or load_suite_dicts()
+    suites = suites or suites_for(rb)
     custom_settings = settings
     settings = settings or _settings_of(rb.directory)
     start, end = cells.month_bounds(period)

@@ -12,6 +12,7 @@ submitters (and the template's input checks) see.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from fivestar.config import Column, Rulebook, load_rulebook
 from fivestar.validate import catalogue
 from fivestar.validate.catalogue import WARNING, Rule
 
+log = logging.getLogger(__name__)
+_LOGGED: set[str] = set()
 SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
 UNIQUE_SUFFIX = "__in_file"  # column `<file index>|<value>`: uniqueness per file, not per run
 
@@ -40,7 +43,6 @@ TYPE_TEXT = {
 TYPED = ("int", "num", "rate", "yesno", "date")  # parsed by the reader: problems are relayed
 # Relay groups: the `__issue` column holds type problems, `__warn` the rest.
 _RELAY_KIND = {"type": "issue"}
-_UNIQUE_SHEETS = ("roster", "village_indicators", "community_indicators")
 
 
 def _num(x: float) -> str:
@@ -74,7 +76,7 @@ def column_ranges(sheet_key: str, col: Column) -> tuple[float | None, float | No
     return None, None
 
 
-def _applies(rule: Rule, sheet_key: str, col: Column) -> bool:
+def _applies(rule: Rule, sheet_key: str, col: Column, per_branch: bool = False) -> bool:
     """Whether a column family of the catalogue applies to this column (workbook.yaml)."""
     a, typed = rule.applies, col.type in TYPED
     if a == "typed":
@@ -94,7 +96,7 @@ def _applies(rule: Rule, sheet_key: str, col: Column) -> bool:
     if a == "branch_code":
         return col.type == "code" and col.key == "branch_code"
     if a == "unique_branch":
-        return col.type == "code" and col.key == "branch_code" and sheet_key in _UNIQUE_SHEETS
+        return col.type == "code" and col.key == "branch_code" and per_branch
     if a == "choice":
         return col.type == "choice"
     if a == "text":
@@ -142,7 +144,7 @@ def _gx_kwargs(rule: Rule, sheet_key: str, col: Column) -> tuple[dict[str, Any],
     return {"column": col.key}, rule.message.format(header=h)
 
 
-def _column_expectations(sheet_key: str, col: Column) -> list[dict[str, Any]]:
+def _column_expectations(sheet_key: str, col: Column, per_branch: bool = False) -> list[dict[str, Any]]:
     """The catalogue's column families that apply to this column, in catalogue order;
     a relay family (one row per problem code) becomes one null check of its relay column."""
     out: list[dict[str, Any]] = []
@@ -150,7 +152,7 @@ def _column_expectations(sheet_key: str, col: Column) -> list[dict[str, Any]]:
     for rule in catalogue.RULES:
         if rule.sheet != "*" or rule.column not in ("*", col.key) or not rule.applies:
             continue
-        if not rule.check.startswith(("gx:", "relay")) or not _applies(rule, sheet_key, col):
+        if not rule.check.startswith(("gx:", "relay")) or not _applies(rule, sheet_key, col, per_branch):
             continue
         if rule.check == "relay":
             group = rule.id.split(".")[2]  # {sheet}.{column}.<group>.<code>
@@ -184,13 +186,32 @@ def build_suites(rb: Rulebook) -> dict[str, dict[str, Any]]:
     for key, spec in rb.sheets.items():
         exps: list[dict[str, Any]] = []
         for col in spec.columns:
-            exps.extend(_column_expectations(key, col))
+            # One row per branch: the roster and each branch type's indicator sheet.
+            exps.extend(_column_expectations(key, col, key == "roster" or spec.branch_type is not None))
         suites[key] = {"name": key, "expectations": exps, "meta": {"sheet": spec.sheet}}
     return suites
 
 
 def load_suite_dicts(directory: Path = SUITES_DIR) -> dict[str, dict[str, Any]]:
     return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.json"))}
+
+
+def suites_for(rb: Rulebook, directory: Path = SUITES_DIR) -> dict[str, dict[str, Any]]:
+    """The suites validation runs for this rulebook: `expectations/*.json` (generated from
+    the shipped config), except where the config folder in use differs (a city's own
+    branch types, choices or indicators): then the suite built from it, logged once."""
+    stored = load_suite_dicts(directory)
+    built = json.loads(json.dumps(build_suites(rb)))
+    out = {}
+    for key, suite in built.items():
+        if stored.get(key) == suite:
+            out[key] = stored[key]
+        else:
+            out[key] = suite
+            if rb.hash not in _LOGGED:
+                log.info("suite %s built from %s (differs from expectations/%s.json)", key, rb.directory, key)
+    _LOGGED.add(rb.hash)
+    return out
 
 
 def write_suites(rb: Rulebook, directory: Path = SUITES_DIR) -> list[Path]:
@@ -203,7 +224,9 @@ def write_suites(rb: Rulebook, directory: Path = SUITES_DIR) -> list[Path]:
     return paths
 
 
-if __name__ == "__main__":  # regenerate after editing config/indicators.csv or workbook.yaml
+if (
+    __name__ == "__main__"
+):  # regenerate after editing config/indicators.csv, workbook.yaml or branch_types.csv
     cfg = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("config")
     for p in write_suites(load_rulebook(cfg)):
         print(p)

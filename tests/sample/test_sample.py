@@ -478,9 +478,7 @@ def _contract_findings(
             continue
         if stype not in item.subject_type.split("|"):
             found.add(("error", "ledger", r[h["points"]].coordinate))
-        applies = item.kind == "redeem" or getattr(
-            item, "star_village" if types[code] == "村" else "star_community"
-        )
+        applies = rb.item_applies(item.code, types[code])
         if not applies:
             found.add(("error", "ledger", r[h["points"]].coordinate))
         if item.kind == "redeem" and not (points or 0) < 0:
@@ -585,3 +583,23 @@ def test_committed_quickstart_sample_is_reproducible(tmp_path: Path) -> None:
         assert committed.exists(), hint
         assert _values(committed) == _values(m.path_of(f)), hint
     assert m.summary() == {"accepted": 3, "accepted_with_warnings": 2, "rejected": 1}
+
+
+def test_a_branch_type_not_in_the_configuration_is_refused(tmp_path: Path) -> None:
+    from fivestar.sample import generate
+
+    with pytest.raises(
+        ValueError, match=r"学校 not configured in .*branch_types\.csv \(configured: 村, 社区\)"
+    ):
+        generate(tmp_path / "p", "2026-11", counties=1, months=1, branch_types=("村", "学校"))
+    assert not (tmp_path / "p" / "raw").exists()
+
+
+def test_only_the_requested_branch_types_are_invented(tmp_path: Path) -> None:
+    from fivestar.sample import generate
+
+    generate(
+        tmp_path / "p", "2026-11", counties=2, months=1, branches_per_county=(8, 12), branch_types=("社区",)
+    )
+    rows = (tmp_path / "p" / "config" / "registry.csv").read_text(encoding="utf-8").splitlines()
+    assert {r.split(",")[4] for r in rows[1:] if r.split(",")[2] == "branch"} == {"社区"}

@@ -134,7 +134,9 @@ def _feedback(out: Path) -> dict[str, str]:
     """Feedback files by relative path: a validation page's text (its generation time left out), else ''."""
     root = out / "processed" / "feedback"
     return {
-        str(p.relative_to(root)): re.sub(r"generated</span> [0-9: +-]+", "generated</span>", p.read_text())
+        str(p.relative_to(root)): re.sub(
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}（北京时间）", "（北京时间）", p.read_text()
+        )
         if p.suffix == ".html"
         else ""
         for p in sorted(root.rglob("*"))

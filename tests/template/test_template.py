@@ -49,7 +49,6 @@ from fivestar.template import (
     write_template,
     write_templates,
 )
-from fivestar.template import sheets as template_sheets
 from fivestar.template.sheets import list_formula
 from fivestar.validate.batch import validate_period
 from fivestar.validate.inputs import Submission
@@ -396,7 +395,8 @@ def test_branches_prefilled_as_text(rulebook: Rulebook, blanks: dict[str, Path])
         spec = rulebook.sheets[key]
         ws = wb[spec.sheet]
         assert [c.value for c in ws[1]] == [c.header for c in spec.columns]
-        assert ws.max_row == 1
+        # empty: only the note on the last prepared row (see test_template_office.py)
+        assert all(c.value is None for row in ws.iter_rows(min_row=2) for c in row)
 
 
 def test_county_without_communities_has_empty_community_sheet(
@@ -590,6 +590,7 @@ def test_previous_month_carried_over(rulebook: Rulebook, round_trip: RoundTrip) 
     spec = rulebook.indicator_sheet("村")
     ws = wb[spec.sheet]
     oct_values = round_trip.oct_values
+    carried_headers = []
     for r in (2, 3):
         assert ws.cell(r, 1).value in {b["code"] for b in BRANCHES[TY]}
         for j, col in enumerate(spec.columns, start=1):
@@ -598,12 +599,20 @@ def test_previous_month_carried_over(rulebook: Rulebook, round_trip: RoundTrip) 
             c = ws.cell(r, j)
             if col.basis == "期末":
                 assert c.value == indicator_value(col.key, col.type, oct_values), col.header
-                assert c.fill.fgColor.rgb.endswith(CARRY_RGB)
-                assert c.comment is not None and CARRY_COMMENT in c.comment.text
+                # no per-cell marks: they would survive, stale, into every annotated copy
+                assert c.comment is None and c.fill.fill_type is None
                 assert c.protection.locked is False
+                assert ws.cell(1, j).fill.fgColor.rgb.endswith(CARRY_RGB)  # the column's header
+                carried_headers.append(col.header)
             else:  # 本月 and 累计 start empty
                 assert c.value is None, col.header
                 assert c.comment is None
+                assert not ws.cell(1, j).fill.fgColor.rgb.endswith(CARRY_RGB)
+    # One note per sheet naming the carried columns.
+    note = ws["A1"].comment.text
+    assert f"上月（{PREV}）期末数据" in note and all(h in note for h in carried_headers)
+    comments = [c for row in ws.iter_rows() for c in row if c.comment is not None]
+    assert all(c.row == 1 or "输入检查" in c.comment.text for c in comments)
     roster = wb["支部名册"]
     assert all(roster.cell(r, j).value is None for r in (2, 3) for j in range(5, 9))
     guide = "\n".join(str(c.value) for row in wb[GUIDE_SHEET].iter_rows() for c in row if c.value)
@@ -613,9 +622,7 @@ def test_previous_month_carried_over(rulebook: Rulebook, round_trip: RoundTrip) 
     assert f.empty, show(f)
 
 
-def test_previous_facts_given_directly(
-    rulebook: Rulebook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_previous_facts_given_directly(rulebook: Rulebook, tmp_path: Path) -> None:
     code = BRANCHES[LZ][0]["code"]  # a 村
     community = BRANCHES[LZ][3]["code"]
     previous = {
@@ -646,17 +653,11 @@ def test_previous_facts_given_directly(
     assert cs.cell(2, headers(cs)["在职党员报到人数"]).value == 41
     assert all(ws.cell(r, 1).value != "410522999999" for r in range(2, ws.max_row + 1))
     rate = ws.cell(2, h["三会一课完成率（%）"])
-    assert rate.comment is not None and rate.comment.text == CARRY_COMMENT
+    assert rate.comment is None and rate.fill.fill_type is None
     assert "上月（2026-10）期末数据" in ws.cell(1, h["三会一课完成率（%）"]).comment.text
     assert "上月" not in ws.cell(1, h["主题党日开展次数"]).comment.text
-
-    # A very big county: the fill and the header note only (the file stays small).
-    monkeypatch.setattr(template_sheets, "CARRY_COMMENT_LIMIT", 2)
-    wb = openpyxl.load_workbook(
-        write_template(rulebook, registry(), LZ, PERIOD, tmp_path / "u.xlsx", previous=previous)
-    )
-    rate = wb["村指标"].cell(2, h["三会一课完成率（%）"])
-    assert rate.value == 92.5 and rate.fill.fgColor.rgb.endswith(CARRY_RGB) and rate.comment is None
+    assert CARRY_COMMENT in ws["A1"].comment.text and "三会一课完成率（%）" in ws["A1"].comment.text
+    assert "上月" not in wb["支部名册"]["A1"].comment.text  # nothing carried there
 
 
 # --------------------------------------------------------------------------- LibreOffice
@@ -685,7 +686,10 @@ def test_libreoffice_keeps_checks_protection_and_formats(rulebook: Rulebook, rou
                 assert ws.cell(1, j).protection.locked is True
                 before, after = check_at(ws0, f"{letter}2"), check_at(ws, f"{letter}2")
                 assert after is not None, (label, spec.sheet, letter)
-                # LibreOffice keeps the rule; it trims the range to the used rows + 1000.
+                last = max(r.max_row for r in before.sqref.ranges)
+                assert check_at(ws, f"{letter}{last}") is not None, (label, spec.sheet, letter, last)
+                # LibreOffice keeps the rule, and (thanks to the note on the last prepared
+                # row) its whole range: it trims ranges to the last used row + 1000.
                 assert (after.type, after.error, after.errorStyle or "stop") == (
                     before.type,
                     before.error,

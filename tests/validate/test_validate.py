@@ -888,6 +888,7 @@ def test_same_county_twice_in_one_run_is_not_a_duplicate(results: dict[str, pd.D
 # Rows whose case lives in another test module: whole-file faults need files (encrypted,
 # zip bombs, timeouts, over-long sheets) that this table does not build.
 ELSEWHERE = {
+    "roster.branch_type.unconfigured": "system/test_branch_types.py",
     "file.empty": "ingest/test_ingest.py",
     "file.encrypted": "ingest/test_ingest.py",
     "file.not_xlsx": "ingest/test_ingest.py",

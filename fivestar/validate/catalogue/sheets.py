@@ -42,6 +42,19 @@ SHEET_RULES: list[Rule] = [
         REGISTRY,
         injector="missing_from_roster",
     ),
+    Rule(
+        "roster.branch_type.unconfigured",
+        ERROR,
+        "roster",
+        "branch_type",
+        "登记表中的支部{code}（{name}）类型为“{type}”，本地考核办法尚未设置该类型，无法评定；"
+        "请联系市委组织部信息化管理员更新配置后重新上报",
+        "联系信息化管理员更新支部类型配置",
+        "学校（未设置的类型）",
+        "rules",
+        REGISTRY,
+        no_injector="the sample registers configured types only; tests/system/test_branch_types.py builds the case",
+    ),
     # ---- indicator sheets (rules) -----------------------------------------------------
     Rule(
         "{sheet}.branch_code.roster",

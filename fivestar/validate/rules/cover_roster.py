@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import numpy as np
@@ -11,6 +12,8 @@ from fivestar.config import Registry
 from fivestar.validate.catalogue import text as rule_text
 from fivestar.validate.inputs import Submission
 from fivestar.validate.rules.context import RuleContext, record
+
+log = logging.getLogger(__name__)
 
 
 def cover_rules(ctx: RuleContext, sub: Submission, registry: Registry) -> None:
@@ -89,5 +92,25 @@ def roster_rules(ctx: RuleContext, sub: Submission, registry: Registry) -> dict[
                 rr.code,
                 rr.code,
             )
+    # A registered branch of a type the configuration does not know cannot be rated: the
+    # county is told (it cannot fix it alone), IT reads it in the log and the digest.
+    for rr in reg.itertuples():
+        if rr.branch_type and rr.branch_type not in ctx.rb.types:
+            log.error(
+                "registry branch %s of county %s has branch_type %r, which is not configured in "
+                "branch_types.csv (configured: %s): add the type or correct registry.csv",
+                rr.code,
+                sub.county_code,
+                rr.branch_type,
+                ", ".join(ctx.rb.types),
+            )
+            ctx.sheet_finding(
+                "roster.branch_type.unconfigured",
+                rule_text("roster.branch_type.unconfigured", code=rr.code, name=rr.name, type=rr.branch_type),
+                "roster",
+                "branch_type",
+                rr.branch_type,
+                rr.code,
+            )
     types = valid.drop_duplicates("branch_code").set_index("branch_code")["branch_type"]
-    return {k: v for k, v in types.items() if v in ("村", "社区")}
+    return {k: v for k, v in types.items() if v in ctx.rb.types}

@@ -26,8 +26,8 @@ def indicator_rules(
         }
     same_year = bool(prior.prev_period and prior.prev_period[:4] == sub.period[:4])
     jump = float(settings["rate_jump_points"])
-    for btype in ("村", "社区"):
-        spec = rb.indicator_sheet(btype)
+    for spec in rb.indicator_sheets:
+        btype = spec.branch_type
         f = ctx.pw.frames.get(spec.name)
         if f is None:
             continue

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from fivestar import tally
-from fivestar.config import TYPE_COLUMN
 from fivestar.validate.catalogue import text as rule_text
 from fivestar.validate.cell_wording import fmt_number
 from fivestar.validate.inputs import Prior, Submission
@@ -19,6 +18,7 @@ _SUBJECT_TYPES = ("支部", "党员", "户")
 
 def _catalogue_checks(
     items: pd.DataFrame,
+    fed: dict[str, set[str]],
     checked: np.ndarray,
     item: np.ndarray,
     btype: np.ndarray,
@@ -37,11 +37,11 @@ def _catalogue_checks(
     b, s_, d, p = btype[checked], st[checked], sid[checked], pts[checked]
     cd = code[checked]
     redeem = it.map(items["kind"] == "redeem").to_numpy(dtype=bool)
-    # 2: an item that does not count towards any star of the branch's type (roster
-    # types are 村 or 社区 only: _roster_rules keeps no other).
+    # 2: an item that does not count towards any star of the branch's type (`fed`: the
+    # items feeding a star, per configured type; roster_rules keeps no other type).
     no_star = np.zeros(len(checked), dtype=bool)
-    for t, column in TYPE_COLUMN.items():
-        no_star |= (b == t) & ~it.map(items[f"star_{column}"].astype(bool)).to_numpy(dtype=bool)
+    for t, codes in fed.items():
+        no_star |= (b == t) & ~it.isin(codes).to_numpy(dtype=bool)
     no_star &= ~redeem
     # 3: a subject type the item is not for.
     allowed_of = {k: v.split("|") for k, v in items["subject_type"].items()}
@@ -148,7 +148,8 @@ def ledger_rules(
                 None,
             )
         )
-    _catalogue_checks(items, np.flatnonzero(known), item, btype, st, sid, pts, code, hits, bad)
+    fed = {t: set(rb.item_stars.loc[rb.item_stars["branch_type"] == t, "item_code"]) for t in rb.types}
+    _catalogue_checks(items, fed, np.flatnonzero(known), item, btype, st, sid, pts, code, hits, bad)
     for i, _, rule, msg, col, value in sorted(hits, key=lambda h: (h[0], h[1])):
         ctx.cell_finding(rule, msg, "ledger", col, record(f, int(i), col), value)
 

@@ -13,7 +13,7 @@ def veto_rules(ctx: RuleContext, sub: Submission, roster_types: dict[str, str] |
     if f is None or f.empty:
         return
     known = set(rb.vetoes["code"])
-    applies = {(v, t): rb.vetoed_stars(v, t) is not None for v in known for t in ("村", "社区")}
+    applies = {(v, t): rb.vetoed_stars(v, t) is not None for v in known for t in rb.types}
     for row in f[["_row", "branch_code", "veto_code"]].to_dict("records"):
         code = row["branch_code"]
         btype = roster_types.get(code) if roster_types is not None and isinstance(code, str) else None
