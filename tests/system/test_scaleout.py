@@ -34,7 +34,7 @@ from fivestar.warehouse.views import view_contracts
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEWS = tuple(view_contracts())
-VOLATILE = ("processed_at", "run_id")  # differ between two runs over the same files, by design
+VOLATILE = ("processed_at", "run_id", "as_of")  # differ between two runs over the same files, by design
 SUBMISSIONS = 6  # data/raw: 3 counties × 2 months
 
 
@@ -168,7 +168,10 @@ def test_a_dask_run_equals_a_local_run(cluster: Any, tmp_path: Path, monkeypatch
     assert dask["unrecognised"] == local["unrecognised"] and dask["derived"] == local["derived"]
     local_views = _dump(f"sqlite:///{tmp_path / 'local' / 'warehouse.db'}")
     assert _dump(f"sqlite:///{tmp_path / 'dask' / 'warehouse.db'}") == local_views
-    assert all(len(local_views[v]) > 1 for v in VIEWS), "a view is unexpectedly empty"
+    # rpt_period_event holds rows only once a period was closed (fivestar close).
+    assert all(len(local_views[v]) > 1 for v in VIEWS if v != "rpt_period_event"), (
+        "a view is unexpectedly empty"
+    )
     local_feedback = _feedback(tmp_path / "local")
     assert len(local_feedback) == 2 * SUBMISSIONS  # workbook + page per submission
     assert _feedback(tmp_path / "dask") == local_feedback
