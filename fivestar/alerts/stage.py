@@ -1,7 +1,8 @@
 """The alert stage of a run: this run's alerts, then those still owed, then the IT digest.
 
 In: the warehouse engine (after the run's loads committed), Settings, the registry,
-this run's versions to alert (`items`) and its processed rows (for the digest).
+this run's versions to alert (`items`) and its processed rows (for the digest); the
+reminders (催报) and city lists due at `now` come from fivestar.alerts.cycle.
 Out: delivery records in `alert_delivery` and a summary for the run's result:
     {budget_s, seconds, sent, failed, deferred, given_up, budget_used_up,
      digests_sent, digests_owed}
@@ -30,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from fivestar.alerts.compose import Message, digest_message, submission_alert_key, submission_message
+from fivestar.alerts.cycle import plan_cycle
 from fivestar.alerts.deliver import (
     FAILED,
     GIVEN_UP,
@@ -392,6 +394,8 @@ def alert_stage(
             findings=lambda key=key: stored_findings(engine, *key),
             attachment=attachment if attachment.exists() else None,
         )
+    # Then the monthly cycle: reminders (催报) and city lists due at `now`, each key once.
+    plan += plan_cycle(stage.plan, stage.by_key, engine, settings, registry, run_id=run_id, now=now)
     workers = max(1, int(settings.alert_workers))
     deliver_all(settings, plan, county_budget, stage.finish, workers=workers, sleep=sleep)
     budget_used_up = county_budget.spent() or stage.tally["deferred"] > 0
