@@ -7,7 +7,7 @@ Out: the deliveries to make. What is due comes from fivestar.alerts.reminders; e
 key is planned like any alert, so a target already sent (or given up) is never tried
 again, and a failed one is retried by later runs under the retry policy while its
 stage is still the latest due. A county's template is written (processed/templates/)
-only when some e-mail target of its reminder is still owed.
+only when some e-mail target of its reminder is still owed. FIVESTAR_REMINDERS=false: none.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def plan_cycle(
     now: dt.datetime,
 ) -> list[Delivery]:
     """The reminders and city lists this run owes (see the module docstring)."""
-    if not has_tables(engine, "submission"):
+    if not settings.reminders or not has_tables(engine, "submission"):
         return []
     try:
         deadlines = load_deadlines(settings.config_dir)

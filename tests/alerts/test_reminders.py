@@ -63,6 +63,7 @@ def _setup(
         "FIVESTAR_SMTP_HOST": "127.0.0.1",
         "FIVESTAR_SMTP_PORT": smtp.port,
         "FIVESTAR_TASK_RUNNER": "local",
+        "FIVESTAR_REMINDERS": "true",
     }.items():
         mp.setenv(k, str(v))
     for k in ("FIVESTAR_IT_ALERT_EMAIL", "FIVESTAR_IT_ALERT_WEBHOOK"):
@@ -238,6 +239,9 @@ def test_a_failed_reminder_is_retried_by_the_next_run(
                 {"p": PERIOD},
             )
         engine.dispose()
+        monkeypatch.setenv("FIVESTAR_REMINDERS", "false")  # reminders off: nothing is sent
+        assert _alerts(at(12, 6, 1))["summary"]["failed"] == 0 and calls == []
+        monkeypatch.setenv("FIVESTAR_REMINDERS", "true")
         out = _alerts(at(12, 6))
         assert out["summary"]["failed"] == 1 and len(calls) == 3  # three tries in this run
         out = _alerts(at(12, 6, 12))  # the next run the same day: retried, sent
@@ -255,6 +259,7 @@ def _setup_env(root: Path, url: str, mp: pytest.MonkeyPatch) -> None:
         "FIVESTAR_RAW_DIR": root / "raw",
         "FIVESTAR_PROCESSED_DIR": root / "processed",
         "FIVESTAR_WAREHOUSE_URL": url,
+        "FIVESTAR_REMINDERS": "true",
     }.items():
         mp.setenv(k, str(v))
     for k in ("FIVESTAR_SMTP_HOST", "FIVESTAR_IT_ALERT_EMAIL", "FIVESTAR_IT_ALERT_WEBHOOK"):
