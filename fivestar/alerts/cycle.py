@@ -7,7 +7,8 @@ Out: the deliveries to make. What is due comes from fivestar.alerts.reminders; e
 key is planned like any alert, so a target already sent (or given up) is never tried
 again, and a failed one is retried by later runs under the retry policy while its
 stage is still the latest due. A county's template is written (processed/templates/)
-only when some e-mail target of its reminder is still owed. FIVESTAR_REMINDERS=false: none.
+only when some e-mail target of its reminder is still owed, and reused by its later
+reminders while the config folder is unchanged. FIVESTAR_REMINDERS=false: none.
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ def _owed(states: States, key: str, targets: list[Target]) -> list[Target]:
     return [t for t in targets if not done.get((t.channel, t.recipient), TargetState()).done]
 
 
+def _fresh(path: Path, config_dir: Path) -> bool:
+    """`path` exists and is newer than every config file (rulebook, registry, layout)."""
+    try:
+        made = path.stat().st_mtime
+        return all(made > p.stat().st_mtime for p in Path(config_dir).iterdir() if p.is_file())
+    except OSError:
+        return False
+
+
 def template_for(
     settings: Settings, registry: Registry, engine: Engine, county: str, period: str
 ) -> Path | None:
@@ -55,6 +65,8 @@ def template_for(
     try:
         name = template_file_name(county, registry.county_name(county) or "", period)
         path = settings.processed_dir / "templates" / period / name
+        if _fresh(path, settings.config_dir):
+            return path  # made by an earlier reminder of this county-month, config unchanged since
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             prev = previous_facts(engine, county, period)

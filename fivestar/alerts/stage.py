@@ -365,11 +365,14 @@ def alert_stage(
     from fivestar.feedback.workbook import feedback_path
 
     now = as_utc(now) if now is not None else dt.datetime.now(dt.UTC)
+    stage = _Stage(engine, settings, run_id, now)
+    # The monthly cycle (reminders, city lists) is planned first, outside the time budget:
+    # writing the templates the reminders carry must not leave the deliveries no time.
+    cycle = plan_cycle(stage.plan, stage.by_key, engine, settings, registry, run_id=run_id, now=now)
     total = Budget(settings.alert_budget_s, clock)
     digest_on = bool(settings.it_alert_email or settings.it_alert_webhook)
     reserve = digest_reserve(total.seconds)
     county_budget = total.until(reserve) if digest_on else total
-    stage = _Stage(engine, settings, run_id, now)
 
     # This run's versions first, then the older ones still owed (first come, first tried).
     plan: list[Delivery] = []
@@ -394,8 +397,7 @@ def alert_stage(
             findings=lambda key=key: stored_findings(engine, *key),
             attachment=attachment if attachment.exists() else None,
         )
-    # Then the monthly cycle: reminders (催报) and city lists due at `now`, each key once.
-    plan += plan_cycle(stage.plan, stage.by_key, engine, settings, registry, run_id=run_id, now=now)
+    plan += cycle  # then the monthly cycle's reminders (催报) and city lists, each key once
     workers = max(1, int(settings.alert_workers))
     deliver_all(settings, plan, county_budget, stage.finish, workers=workers, sleep=sleep)
     budget_used_up = county_budget.spent() or stage.tally["deferred"] > 0

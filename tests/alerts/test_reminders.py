@@ -173,6 +173,8 @@ def test_reminders_across_a_deadline(
         f"reminder:410621:{PERIOD}:d-3",
     ]
 
+    made = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "processed" / "templates" / PERIOD).iterdir()}
+    assert sorted(n[:6] for n in made) == ["410522", "410621"]
     _alerts(at(12, 2, 18))  # a rerun the same day: nothing again
     assert len(_cycle_mail(smtp_sink)) == 2 and len(_hooks(webhook)) == 2
 
@@ -183,6 +185,9 @@ def test_reminders_across_a_deadline(
     assert len(_cycle_mail(smtp_sink)) == 4 and len(_hooks(webhook)) == 4
     assert f"reminder:410621:{PERIOD}:d+1" in keys and not any(k.endswith(":d0") for k in keys)
     assert "已超过截止时间1天" in _cycle_mail(smtp_sink)[-1][1]["Subject"]
+    assert all(len(list(m.iter_attachments())) == 1 for _, m in _cycle_mail(smtp_sink)[2:])
+    again = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "processed" / "templates" / PERIOD).iterdir()}
+    assert again == made  # the templates of d-3 were reused
 
     # 410621's file arrives late and is accepted: its reminders stop.
     shutil.move(held, late)
