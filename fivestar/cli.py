@@ -155,6 +155,12 @@ def run(
     period: Annotated[str | None, typer.Option(help="Only this month (YYYY-MM).")] = None,
     county: Annotated[str | None, typer.Option(help="Only this county code (6 digits).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Reprocess files even when unchanged.")] = False,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now", help="The run's clock, YYYY-MM-DDTHH:MM[:SS] Asia/Shanghai (backfills, tests)."
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Process every new or changed submission, load the warehouse, print a summary."""
@@ -163,7 +169,7 @@ def run(
     from fivestar.run_params import parse_run_params
     from fivestar.settings import load_settings
 
-    params = parse_run_params(period, county, force)
+    params = parse_run_params(period, county, force, now)
     settings = load_settings()
     preflight(settings, params)  # fail fast, before Prefect starts its temporary server
     _warn_default_id_hash_key(settings)
@@ -333,7 +339,7 @@ def watch(
 
 
 # The operator's commands (fivestar.cli_ops), after the pipeline's, each failing cleanly.
-for _name in ("status", "runs", "roles", "rekey"):
+for _name in ("status", "runs", "close", "reopen", "roles", "rekey"):
     app.command(_name)(clean_failures(getattr(cli_ops, _name)))
 
 

@@ -1,4 +1,4 @@
-"""The operator's commands: `fivestar status`, `runs`, `roles` and `rekey`.
+"""The operator's commands: `fivestar status`, `runs`, `close`, `reopen`, `roles` and `rekey`.
 
 In: options and FIVESTAR_* settings (passwords and keys from the environment only).
 Out: tables on the console, roles in PostgreSQL, re-hashed pseudonyms. fivestar.cli
@@ -60,6 +60,85 @@ def status(
         f"late: the first accepted file arrived after, or none by, the deadline {deadline} "
         "Asia/Shanghai (config/deadlines.yaml); times are Asia/Shanghai",
         style="dim",
+        soft_wrap=True,
+    )
+
+
+def _open_warehouse() -> Any:
+    """The configured warehouse with its schema at head (as a run brings it), reachable."""
+    from fivestar.settings import load_settings
+    from fivestar.warehouse.schema import ensure_schema
+
+    engine = warehouse()
+    try:
+        ensure_schema(engine, auto_upgrade=load_settings().auto_upgrade)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def close(
+    period: Annotated[str, typer.Option(help="The month to close (YYYY-MM).")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept in rpt_period_event).")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Who closes it (default: the operating-system user).")
+    ] = None,
+) -> None:
+    """Close a period: files arriving for it later are archived as late_closed, not loaded."""
+    import datetime as dt
+
+    from fivestar.closing import close_period
+    from fivestar.config import load_registry
+    from fivestar.settings import load_settings
+
+    registry = load_registry(load_settings().config_dir)
+    engine = _open_warehouse()
+    try:
+        done = close_period(
+            engine, period, reason=reason, by=by, now=dt.datetime.now(dt.UTC), registry=registry
+        )
+    finally:
+        engine.dispose()
+    console.print(
+        f"closed {done.period} ({done.closed_counties} registered county-months) by {done.actor}; "
+        "files arriving for it are archived as late_closed and not loaded until a reopen",
+        soft_wrap=True,
+    )
+
+
+def reopen(
+    period: Annotated[str, typer.Option(help="The month (YYYY-MM).")],
+    county: Annotated[str, typer.Option(help="The county to reopen (6 digits).")],
+    reason: Annotated[str, typer.Option(help="Why (kept in rpt_period_event).")],
+    by: Annotated[
+        str | None, typer.Option(help="Who reopens it (default: the operating-system user).")
+    ] = None,
+) -> None:
+    """Reopen one county-month of a closed period: the next run takes its waiting files."""
+    import datetime as dt
+
+    from fivestar.closing import reopen_county
+    from fivestar.config import load_registry
+    from fivestar.settings import load_settings
+
+    registry = load_registry(load_settings().config_dir)
+    engine = _open_warehouse()
+    try:
+        done = reopen_county(
+            engine,
+            period,
+            county,
+            reason=reason,
+            by=by,
+            now=dt.datetime.now(dt.UTC),
+            registry=registry,
+        )
+    finally:
+        engine.dispose()
+    note = "" if done.was_closed else " (it was not closed)"
+    console.print(
+        f"reopened {done.county_code} {done.period}{note} by {done.actor}; the next run takes its waiting files",
         soft_wrap=True,
     )
 

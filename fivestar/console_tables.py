@@ -30,6 +30,7 @@ SHORT = {
     SubmissionStatus.ACCEPTED_WITH_WARNINGS: "accepted",
     SubmissionStatus.REJECTED: "rejected",
     SubmissionStatus.SUPERSEDED: "superseded",
+    SubmissionStatus.LATE_CLOSED: "late_closed",
     SubmissionStatus.FAILED: "failed",
 }
 STYLE = {
@@ -37,6 +38,7 @@ STYLE = {
     SubmissionStatus.ACCEPTED_WITH_WARNINGS: "yellow",
     SubmissionStatus.REJECTED: "red",
     SubmissionStatus.SUPERSEDED: "dim",
+    SubmissionStatus.LATE_CLOSED: "magenta",
     SubmissionStatus.FAILED: "bold red",
 }
 STARS = ("5★", "4★", "3★", "2★", "1★", "0★")

@@ -8,7 +8,7 @@ reachable (fail fast) and that its schema is in place.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
@@ -22,6 +22,7 @@ from fivestar.config import (
     load_registry,
     load_rulebook,
 )
+from fivestar.deadlines import Deadlines, load_deadlines
 from fivestar.run_params import RunParams, check_registered
 from fivestar.settings import Settings, id_hash_key_refusal, load_settings
 from fivestar.warehouse import migrate
@@ -36,6 +37,7 @@ class RunContext:
     registry: Registry
     limits: Limits
     engine: Engine
+    deadlines: Deadlines = field(default_factory=Deadlines)  # config/deadlines.yaml
 
 
 def check_folders(s: Settings) -> None:
@@ -61,6 +63,7 @@ def _load(s: Settings, params: RunParams | None) -> tuple[Rulebook, Registry, Li
     if params is not None:
         check_registered(params, registry.county_codes)
     limits = load_limits(s.config_dir)
+    load_deadlines(s.config_dir)  # a wrong deadline file fails before anything starts
     engine = make_engine(s.warehouse_url)
     check_reachable(engine)  # before the folders: exit 3 says the database, whatever else is wrong
     refusal = id_hash_key_refusal(s)  # every entry point: CLI, `fivestar serve`, deployment workers
@@ -88,4 +91,11 @@ def open_context(settings: Settings | None = None, params: RunParams | None = No
     rb, registry, limits, engine = _load(s, params)
     s.processed_dir.mkdir(parents=True, exist_ok=True)
     ensure_schema(engine, auto_upgrade=s.auto_upgrade)
-    return RunContext(settings=s, rulebook=rb, registry=registry, limits=limits, engine=engine)
+    return RunContext(
+        settings=s,
+        rulebook=rb,
+        registry=registry,
+        limits=limits,
+        engine=engine,
+        deadlines=load_deadlines(s.config_dir),
+    )

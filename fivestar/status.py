@@ -17,6 +17,9 @@ class SubmissionStatus(StrEnum):
     REJECTED = "rejected"
     # An accepted version after a later version of the same county-month was accepted.
     SUPERSEDED = "superseded"
+    # Arrived (first seen) while its county-month was closed: archived and recorded, not
+    # loaded; a reopen lets the next run process it (same version, new status).
+    LATE_CLOSED = "late_closed"
     # Run-only: the version could not be processed (its feedback or load failed); never stored.
     FAILED = "failed"
 
@@ -39,6 +42,7 @@ _ZH = {
     SubmissionStatus.ACCEPTED_WITH_WARNINGS: "通过（有提示）",
     SubmissionStatus.REJECTED: "退回",
     SubmissionStatus.SUPERSEDED: "已被新版本替代",
+    SubmissionStatus.LATE_CLOSED: "逾期未收（本月已关闭）",
     SubmissionStatus.FAILED: "处理失败",
 }
 _EN = {
@@ -46,6 +50,7 @@ _EN = {
     SubmissionStatus.ACCEPTED_WITH_WARNINGS: "accepted with warnings",
     SubmissionStatus.REJECTED: "rejected",
     SubmissionStatus.SUPERSEDED: "superseded",
+    SubmissionStatus.LATE_CLOSED: "late, period closed",
     SubmissionStatus.FAILED: "failed",
 }
 
@@ -53,6 +58,8 @@ _EN = {
 # The statuses whose facts count (the county-month's current version), as text and as SQL.
 ACCEPTED_STATUSES: tuple[str, ...] = tuple(s.value for s in SubmissionStatus if s.accepted)
 ACCEPTED_STATUSES_SQL = "(" + ", ".join(f"'{s}'" for s in ACCEPTED_STATUSES) + ")"
+# Statuses of versions that were accepted once (current or superseded since).
+ONCE_ACCEPTED: tuple[str, ...] = (*ACCEPTED_STATUSES, SubmissionStatus.SUPERSEDED.value)
 
 
 def status_zh(status: str) -> str:

@@ -1,7 +1,8 @@
 """The Prefect flow `fivestar-run`: the pipeline (fivestar.pipeline) as a flow run.
 
-In: parameters period / county / force, as `fivestar run`, the nightly schedule or a
-deployment run after a correction give them (`-p county=410522` arrives as a number).
+In: parameters period / county / force / now, as `fivestar run`, the nightly schedule or
+a deployment run after a correction give them (`-p county=410522` arrives as a number;
+`now`, Asia/Shanghai `YYYY-MM-DDTHH:MM[:SS]`, sets the run's clock for backfills).
 Out: the run's result (run id, per-version summary rows, unrecognised and waiting
 files, derived pairs, alert counts) as the data of the final state: `Completed`, or
 `Failed` when a county's file could not be processed; the message reads "N accepted,
@@ -48,12 +49,15 @@ def prefect_stage(name: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any)
 
 @flow(name="fivestar-run", log_prints=False, validate_parameters=True)
 def fivestar_run(
-    period: str | int | None = None, county: str | int | None = None, force: bool = False
+    period: str | int | None = None,
+    county: str | int | None = None,
+    force: bool = False,
+    now: str | None = None,
 ) -> dict[str, Any] | State:
-    params = parse_run_params(period, county, force)
+    params = parse_run_params(period, county, force, now)
     ctx = open_context(params=params)
     with executor_for(ctx.settings) as executor:
-        result = run_pipeline(ctx, params, executor, stage=prefect_stage)
+        result = run_pipeline(ctx, params, executor, stage=prefect_stage, now=params.clock())
     if FlowRunContext.get() is None:  # called as a plain function (`fivestar_run.fn`): plain data
         return result.as_dict()
     names = {c: ctx.registry.county_name(c) or c for c in {o.county_code for o in result.outcomes}}

@@ -6,7 +6,9 @@ Asia/Shanghai time, and deployment names. Out: two Prefect deployments of
 - `nightly`: scheduled, processes every new or changed submission;
 - `rerun`: no schedule, started on demand after a correction, e.g.
   `prefect deployment run 'fivestar-run/rerun' -p county=410522 -p period=2026-11 -p force=true`.
-`serve_nightly` registers both with the Prefect API and serves them from this process
+Both take `now` (Asia/Shanghai `YYYY-MM-DDTHH:MM[:SS]`) to set a run's clock. Beside them
+`close` and `reopen` (flows/closing.py: `fivestar close` / `fivestar reopen`).
+`serve_nightly` registers all four with the Prefect API and serves them from this process
 (`fivestar serve`); prefect.yaml at the repository root is the work-pool/worker route.
 Nothing here decides anything about the data: the flow does the work.
 """
@@ -69,8 +71,35 @@ def rerun_deployment(name: str = "rerun") -> RunnerDeployment:
     )
 
 
+def closing_deployments() -> list[RunnerDeployment]:
+    """`fivestar-close/close` and `fivestar-reopen/reopen` (flows/closing.py), on demand."""
+    from prefect.deployments.runner import EntrypointType
+
+    from flows.closing import fivestar_close, fivestar_reopen
+
+    return [
+        fivestar_close.to_deployment(
+            name="close",
+            entrypoint_type=EntrypointType.MODULE_PATH,
+            concurrency_limit=1,
+            description="Close a period: -p period=2026-10 [-p reason=…] [-p by=…] (as `fivestar close`).",
+            tags=["fivestar", "closing"],
+        ),
+        fivestar_reopen.to_deployment(
+            name="reopen",
+            entrypoint_type=EntrypointType.MODULE_PATH,
+            concurrency_limit=1,
+            description=(
+                "Reopen one county-month: -p period=2026-10 -p county=410522 -p reason=… [-p by=…] "
+                "(as `fivestar reopen`); the next run takes its waiting files."
+            ),
+            tags=["fivestar", "closing"],
+        ),
+    ]
+
+
 def serve_nightly(cron: str | None = None, name: str = "nightly", rerun_name: str = "rerun") -> None:
-    """Register the nightly and rerun deployments and serve them until stopped (Ctrl-C)."""
+    """Register the nightly, rerun, close and reopen deployments and serve them until stopped (Ctrl-C)."""
     from prefect import serve
 
-    serve(nightly_deployment(cron=cron, name=name), rerun_deployment(name=rerun_name))
+    serve(nightly_deployment(cron=cron, name=name), rerun_deployment(name=rerun_name), *closing_deployments())

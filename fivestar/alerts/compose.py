@@ -246,6 +246,7 @@ def digest_message(
     given_up: list[dict] | None = None,
     deferred: int = 0,
     notice: str = "",
+    sections: Mapping[str, list[str]] | None = None,
 ) -> Message:
     """Run summary for IT staff.
 
@@ -254,7 +255,9 @@ def digest_message(
     failed_deliveries: delivery records (channel, recipient, error; county_code / alert_key optional);
     given_up: deliveries the retry policy gave up in this run (same keys; error = the reason);
     deferred: deliveries left for the next run because the run's alert time budget ran out;
-    notice: a warning line shown first (e.g. the raw folder is empty past the deadline).
+    notice: a warning line shown first (e.g. the raw folder is empty past the deadline);
+    sections: more titled lists shown after the rejected versions (fivestar.alerts.closed:
+    missing and late counties, files that arrived for a closed month).
     """
     given_up = list(given_up or [])
     missing = list(missing_counties or [])
@@ -290,6 +293,8 @@ def digest_message(
             for d in rejected
         ],
     )
+    for title, rows in (sections or {}).items():
+        section(title, list(rows))
     if missing_counties is not None:
         section(
             "未报送的县", [f"{d.get('county_code', '')} {d.get('county_name', '')}".strip() for d in missing]

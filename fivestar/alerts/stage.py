@@ -30,6 +30,12 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from fivestar.alerts.closed import (
+    cycle_sections,
+    late_closed_alert_key,
+    late_closed_for,
+    latest_overdue_with_gaps,
+)
 from fivestar.alerts.compose import Message, digest_message, submission_alert_key, submission_message
 from fivestar.alerts.cycle import plan_cycle
 from fivestar.alerts.deliver import (
@@ -216,6 +222,8 @@ class _Stage:
         except Exception as exc:  # a malformed contacts frame must not stop the run
             log.error("alert for %s %s v%s: cannot read contacts: %s", county_code, period, version, exc)
             return []
+        if status == SubmissionStatus.LATE_CLOSED:
+            return self.plan_late_closed(registry, targets, kind, county_code, period, version)
 
         def build() -> Message:
             frame = findings() if callable(findings) else findings
@@ -237,6 +245,29 @@ class _Stage:
             "version": int(version),
         }
         return self.plan(build, targets, columns, kind, (attachment,) if attachment else ())
+
+    def plan_late_closed(
+        self,
+        registry: Registry,
+        targets: list[Target],
+        kind: str,
+        county_code: str,
+        period: str,
+        version: int,
+    ) -> list[Delivery]:
+        """The county is told its file arrived for a closed month, and whom to ask."""
+
+        def build() -> Message:
+            return late_closed_for(registry, self.engine, county_code, period, version)
+
+        columns = {
+            "alert_key": late_closed_alert_key(county_code, period, version),
+            "run_id": self.run_id,
+            "county_code": county_code,
+            "period": period,
+            "version": int(version),
+        }
+        return self.plan(build, targets, columns, kind)
 
     def plan_digests(self) -> list[Delivery]:
         it = pd.DataFrame(
@@ -288,19 +319,27 @@ def overdue_empty_period(
     return period
 
 
-def _digests(stage: _Stage, registry: Registry, processed: list[dict[str, Any]]) -> list[tuple[str, Message]]:
+def _digests(
+    stage: _Stage, registry: Registry, processed: list[dict[str, Any]], deadlines: Deadlines | None = None
+) -> list[tuple[str, Message]]:
     """One digest per period this run processed, or in which alerts failed, were given up
-    or put off; and one for a month past its deadline while the raw folder is empty."""
+    or put off; one for a month past its deadline while the raw folder is empty; and one
+    for the latest month past its deadline while counties are missing or late there."""
+    deadlines = deadlines or Deadlines()
     periods = {str(r["period"]) for r in processed}
     extra = {str(r.get("period") or "") for r in stage.given_up + stage.failed_new}
     extra |= set(stage.deferred_by_period)
-    overdue = overdue_empty_period(stage.engine, stage.settings.raw_dir, stage.now)
+    gaps = latest_overdue_with_gaps(stage.engine, deadlines, stage.now)
+    if gaps:
+        extra.add(gaps)
+    overdue = overdue_empty_period(stage.engine, stage.settings.raw_dir, stage.now, deadlines)
     if overdue:
         log.warning(
             "the raw folder %s holds no workbook and %s is past its deadline", stage.settings.raw_dir, overdue
         )
         periods.add(overdue)
     out = []
+    cycle = cycle_sections(stage.engine, deadlines, stage.now, periods | (extra - {""}), processed)
     for per in sorted(periods | (extra - {""})):
         rows = [r for r in processed if str(r["period"]) == per]
         missing = None
@@ -323,6 +362,7 @@ def _digests(stage: _Stage, registry: Registry, processed: list[dict[str, Any]])
                 if per == overdue
                 else ""
             ),
+            sections=cycle.get(per),
         )
         out.append((per, msg))
     return out
@@ -353,6 +393,7 @@ def alert_stage(
     now: dt.datetime | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    deadlines: Deadlines | None = None,
 ) -> dict[str, Any]:
     """Send this run's alerts (`items`: county_code, period, version, status, findings,
     attachment), retry those still owed, then the IT digest; all within the budget.
@@ -403,7 +444,7 @@ def alert_stage(
     budget_used_up = county_budget.spent() or stage.tally["deferred"] > 0
 
     if digest_on:
-        for period, msg in _digests(stage, registry, processed):
+        for period, msg in _digests(stage, registry, processed, deadlines):
             save_message(engine, msg, period, now)
         # The digest gets at least its reserve, even if writing the records took some of it.
         digest_budget = total if total.remaining() >= reserve else Budget(reserve, clock)

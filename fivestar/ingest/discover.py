@@ -72,6 +72,8 @@ class Discovery:
     periods_seen: set[str] = field(default_factory=set)
     failed: list[FileProblem] = field(default_factory=list)  # unreadable files of known counties
     waiting: list[str] = field(default_factory=list)  # not settled yet: a later run takes them
+    # New versions of closed county-months (fivestar.pipeline.closing): recorded late_closed.
+    late_closed: list[FileVersion] = field(default_factory=list)
 
 
 class FileChanged(OSError):

@@ -3,7 +3,8 @@ alert → summary.
 
 In: the run context (settings, rulebook, registry, limits, warehouse), the checked run
 parameters, an executor (where work runs: fivestar.runtime), a stage runner (plain, or
-Prefect's) and the time the run starts. Out: a `RunResult`. Runs are serialised by the
+Prefect's) and the run's "now" (its start time, or `fivestar run --now`: file settling,
+closed months, deadlines and alerts all use it). Out: a `RunResult`. Runs are serialised by the
 warehouse run lock; every run is recorded in the `run` table, completed or failed.
 """
 
@@ -12,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 
 from fivestar.alerts.stage import alert_stage
+from fivestar.completeness import refresh_completeness
 from fivestar.context import RunContext
 from fivestar.ingest.discover import Discovery, discover
 from fivestar.ingest.files import reader_state
+from fivestar.pipeline.closing import apply_closing, record_late
 from fivestar.pipeline.derive_stage import DeriveAhead, derive_all, shares_derivation
 from fivestar.pipeline.period import HELPER_MODULES, failure, process_period, reader_setup
 from fivestar.pipeline.progress import tracking
@@ -35,7 +38,8 @@ def start(ctx: RunContext, params: RunParams) -> str:
 
 
 def find(ctx: RunContext, params: RunParams, now: dt.datetime) -> Discovery:
-    return discover(
+    """New and changed versions; those of closed county-months set aside (pipeline.closing)."""
+    found = discover(
         ctx.settings.raw_dir,
         ctx.registry.county_codes,
         known_versions(ctx.engine),
@@ -45,6 +49,7 @@ def find(ctx: RunContext, params: RunParams, now: dt.datetime) -> Discovery:
         now=now.timestamp(),
         settle=ctx.settings.settle_seconds,
     )
+    return apply_closing(ctx, found, params)
 
 
 def run_pipeline(
@@ -68,6 +73,8 @@ def run_pipeline(
             periods = sorted({v.period for v in found.versions})
             ahead = DeriveAhead(ctx, executor, run_id) if shares_derivation(ctx, executor) else None
             outcomes: list[Outcome] = []
+            if found.late_closed:  # arrived for a closed county-month: archived and recorded only
+                outcomes += stage("late-closed", record_late, ctx, run_id, found.late_closed, now)
             for period in periods:
                 batch = [v for v in found.versions if v.period == period]
                 # Ahead only in the last period: no county is loaded again after it.
@@ -78,6 +85,7 @@ def run_pipeline(
                 failure(p.county_code, p.period, p.version, p.file_name, p.error) for p in found.failed
             ]
             derived = stage("derive", derive_all, ctx, executor, run_id, ahead)
+            stage("completeness", refresh_completeness, ctx.engine, ctx.deadlines, now)
             rows = [o.row() for o in outcomes]
             alerts = stage(
                 "alert",
@@ -89,6 +97,7 @@ def run_pipeline(
                 items=[o.alert_item() for o in outcomes if o.findings is not None],
                 processed=rows,
                 now=now,
+                deadlines=ctx.deadlines,
             )
             summary = stage("summary", build_summary, ctx.engine, rows)
             result = RunResult(run_id, outcomes, summary, found.unrecognised, found.waiting, derived, alerts)

@@ -33,6 +33,8 @@ from sqlalchemy.engine import Engine
 from fivestar.config import Rulebook
 from fivestar.report import activity, areas, stars
 from fivestar.report.areas import TREND_MONTHS
+from fivestar.report.completeness import SOURCE as COMPLETENESS_SOURCE
+from fivestar.report.completeness import completeness
 from fivestar.report.quality import quality
 from fivestar.report.queries import (
     ReportError,
@@ -153,7 +155,8 @@ def build_report_data(engine: Engine, year: int | None, as_of: str | None, rb: R
         "points": activity.points(engine, year, period, ratings),
         "incentives": activity.incentives(engine, year, ratings, rb),
         "quality": quality(engine, dq_period, ratings),
+        "completeness": completeness(engine, year),
         "trend": areas.trend(history, period),
         "level_names": {str(k): v for k, v in LEVEL_NAME.items()},
-        "sources": SOURCES,
+        "sources": {**SOURCES, "completeness": COMPLETENESS_SOURCE},
     }

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import DictLoader, Environment, StrictUndefined
 
 from fivestar.report import charts
+from fivestar.report.completeness import TABLES as COMPLETENESS_TABLES
 from fivestar.report.table_specs import LEVELS, TABLES, Col, star_table
 from fivestar.report.templates import TEMPLATES
 
@@ -37,6 +38,7 @@ SOURCE_LABELS = {
     "points": "积分管理",
     "incentives": "创星激励",
     "quality": "数据质量",
+    "completeness": "报送情况",
     "trend": "走势图",
 }
 
@@ -125,6 +127,12 @@ def report_tables(d: dict[str, Any]) -> dict[str, tuple[str, tuple[Col, ...], li
         "incentives": (*TABLES["incentives"], d["incentives"]["rows"]),
         "quality": (*TABLES["quality"], d["quality"]["rows"]),
         "quality_rules": (*TABLES["quality_rules"], d["quality"]["rules"]),
+        # 报送情况 (fivestar.report.completeness): only once a month of the year is due.
+        **{
+            key: (*COMPLETENESS_TABLES[key], d["completeness"][part])
+            for key, part in (("completeness_areas", "areas"), ("completeness_gaps", "gaps"))
+            if d.get("completeness", {}).get("areas")
+        },
         "trend": (*TABLES["trend"], d["trend"]),
     }
 

@@ -72,7 +72,7 @@ REPORT = (
 <header class="top">
 <h1>{{ title }}</h1>
 <p class="sub">{{ subtitle }}　·　生成时间 {{ d.generated_at }}</p>
-<nav class="toc"><a href="#s-headline">总体情况</a><a href="#s-league">擂台比武</a><a href="#s-stars">分星创建</a><a href="#s-changes">动态调整</a><a href="#s-near">差一步</a><a href="#s-points">积分管理</a><a href="#s-incentives">创星激励</a><a href="#s-quality">数据质量</a><a href="#s-sources">数据来源</a></nav>
+<nav class="toc"><a href="#s-headline">总体情况</a><a href="#s-league">擂台比武</a><a href="#s-stars">分星创建</a><a href="#s-changes">动态调整</a><a href="#s-near">差一步</a><a href="#s-points">积分管理</a><a href="#s-incentives">创星激励</a><a href="#s-quality">数据质量</a>{% if tables.completeness_areas is defined %}<a href="#s-completeness">报送情况</a>{% endif %}<a href="#s-sources">数据来源</a></nav>
 </header>
 
 <section id="s-headline">
@@ -150,7 +150,14 @@ REPORT = (
 {{ table(tables.quality) }}
 {% if tables.quality_rules.rows %}<h3>主要问题（各县最新版本）</h3>{{ table(tables.quality_rules) }}{% endif %}
 </section>
-
+{% if tables.completeness_areas is defined %}
+<section id="s-completeness">
+<h2>九、报送情况</h2>
+<p>{{ d.completeness.summary }}</p>
+{{ table(tables.completeness_areas) }}
+{% if tables.completeness_gaps.rows %}<h3>缺报与逾期（截止时间已过）</h3>{{ table(tables.completeness_gaps) }}{% endif %}
+</section>
+{% endif %}
 <footer id="s-sources">
 <h3>数据来源</h3>
 <dl class="src">{% for k, v in sources %}<dt>{{ k }}</dt><dd>{{ v }}</dd>{% endfor %}</dl>

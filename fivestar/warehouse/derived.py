@@ -22,6 +22,7 @@ from fivestar.status import ACCEPTED_STATUSES_SQL
 from fivestar.warehouse import tables
 from fivestar.warehouse.bulk import insert_frame
 from fivestar.warehouse.load import enqueue, year_of
+from fivestar.warehouse.periods import closed_county_months
 from fivestar.warehouse.schema import get_meta, set_meta
 
 log = logging.getLogger(__name__)
@@ -75,19 +76,39 @@ def replace_derived(
     queued: list[int],
     frames: dict[str, list[pd.DataFrame]],
 ) -> None:
+    """Replace the counties' derived rows of `years` (tallies: of every period) with `frames`,
+    and drop their queue entries of `queued`. Rows of a closed county-month are kept as
+    they are and its recomputed rows dropped: closed ratings never change (issue 16)."""
     counties = [county] if isinstance(county, str) else list(county)
     cs = bindparam("cs", expanding=True)
     ys = bindparam("years", expanding=True)
-    by_year = {"cs": counties, "years": years}
+    ks = bindparam("keep", expanding=True)
+    frozen = sorted(f"{c}:{p}" for p, c in closed_county_months(conn) if c in set(counties))
+    keep = frozen or ["-"]  # an empty IN list is not portable
+    by_year = {"cs": counties, "years": years, "keep": keep}
     for table in tables.DERIVED_BY_YEAR:
         conn.execute(
-            text(f"DELETE FROM {table} WHERE county_code IN :cs AND year IN :years").bindparams(cs, ys),
+            text(
+                f"DELETE FROM {table} WHERE county_code IN :cs AND year IN :years "
+                "AND (county_code || ':' || as_of_period) NOT IN :keep"
+            ).bindparams(cs, ys, ks),
             by_year,
         )
     for table in tables.DERIVED_BY_COUNTY:
-        conn.execute(text(f"DELETE FROM {table} WHERE county_code IN :cs").bindparams(cs), {"cs": counties})
+        conn.execute(
+            text(
+                f"DELETE FROM {table} WHERE county_code IN :cs AND (county_code || ':' || period) NOT IN :keep"
+            ).bindparams(cs, ks),
+            {"cs": counties, "keep": keep},
+        )
     for table, parts in frames.items():
         parts = [df for df in parts if len(df)]
+        if parts and frozen:
+            col = "as_of_period" if table in tables.DERIVED_BY_YEAR else "period"
+            parts = [
+                df[~(df["county_code"].astype(str) + ":" + df[col].astype(str)).isin(frozen)] for df in parts
+            ]
+            parts = [df for df in parts if len(df)]
         if parts:
             insert_frame(conn, table, pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
     conn.execute(

@@ -160,7 +160,8 @@ def _restatus(conn: Connection, county_code: str, period: str) -> None:
         text("SELECT version, status, warnings FROM submission WHERE county_code = :c AND period = :p"),
         {"c": county_code, "p": period},
     ).all()
-    accepted = [r for r in rows if r.status != S.REJECTED]
+    # Rejected versions and late_closed ones (not loaded) never become current.
+    accepted = [r for r in rows if r.status not in (S.REJECTED, S.LATE_CLOSED)]
     top = max((r.version for r in accepted), default=None)
     for r in accepted:
         want = (S.ACCEPTED_WITH_WARNINGS if r.warnings else S.ACCEPTED) if r.version == top else S.SUPERSEDED

@@ -241,6 +241,13 @@ def test_prefect_yaml_deploys_to_the_process_work_pool(
         assert d.pull_steps == [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
     assert rerun.schedules == []
     assert rerun.global_concurrency_limit is not None and rerun.global_concurrency_limit.limit == 1
+    # Closing and reopening periods (issue 16): on demand, one at a time.
+    for name, entry in (
+        ("fivestar-close/fivestar-close", "flows/closing.py:fivestar_close"),
+        ("fivestar-reopen/fivestar-reopen", "flows/closing.py:fivestar_reopen"),
+    ):
+        d = read_deployment(name)
+        assert d.entrypoint == entry and d.work_pool_name == "fivestar-pool" and d.schedules == []
 
 
 def test_served_rerun_with_parameters_completes(prefect_api: str, tmp_path: Path) -> None:
@@ -278,6 +285,25 @@ def test_served_rerun_with_parameters_completes(prefect_api: str, tmp_path: Path
         bad = prefect_cli(env, "deployment", "run", "fivestar-run/rerun", "-p", "period=2026-13")
         assert bad.returncode != 0
         assert "not a month written YYYY-MM" in flow_run_message(bad.stdout), bad.stdout
+        # Closing and reopening as deployments (issue 16), as `fivestar close` / `reopen`.
+        closed = prefect_cli(
+            env,
+            "deployment",
+            "run",
+            "fivestar-close/close",
+            "-p",
+            f"period={PERIOD}",
+            "-p",
+            "reason=月结",
+            "-p",
+            "by=it",
+        )
+        assert closed.returncode == 0, f"{closed.stdout}\n{_tail(log)}"
+        reopened = prefect_cli(
+            env, "deployment", "run", "fivestar-reopen/reopen",
+            "-p", f"period={PERIOD}", "-p", "county=410522", "-p", "reason=补报",
+        )  # fmt: skip
+        assert reopened.returncode == 0, f"{reopened.stdout}\n{_tail(log)}"
     finally:
         _stop(proc)
 
@@ -294,6 +320,11 @@ def test_served_rerun_with_parameters_completes(prefect_api: str, tmp_path: Path
                 .scalars()
                 .all()
             )
+            events = conn.execute(
+                text(
+                    "SELECT period, county_code, action, actor, reason FROM rpt_period_event ORDER BY event_id"
+                )
+            ).all()
     finally:
         engine.dispose()
     # Only the chosen county-month; its two files numbered oldest first; the correction is current.
@@ -302,6 +333,8 @@ def test_served_rerun_with_parameters_completes(prefect_api: str, tmp_path: Path
         ("410522", PERIOD, 2, "410522_林州市_2026-11_更正.xlsx", "accepted"),
     ]
     assert rated == ["410522"]
+    assert [tuple(e) for e in events][0] == (PERIOD, "", "close", "it", "月结")
+    assert [tuple(e)[:3] + (tuple(e)[4],) for e in events][1] == (PERIOD, "410522", "reopen", "补报")
 
 
 def test_worker_runs_the_documented_rerun_command(prefect_api: str, tmp_path: Path) -> None:

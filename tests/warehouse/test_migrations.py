@@ -434,3 +434,33 @@ def test_a_failing_upgrade_changes_nothing(warehouse_engine: Engine, tmp_path: P
         assert migrate.current(conn) == migrate.head()
         assert "half_done" not in sa.inspect(conn).get_table_names()
         assert conn.exec_driver_sql("SELECT count(*) FROM meta WHERE key = 'half'").scalar() == 0
+
+
+def test_0004_turns_stored_local_times_into_utc(
+    release_84c509f: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows written before 0004 held the writing machine's local time; the upgrade shifts
+    them to UTC by the machine's offset (TZ says which zone wrote them)."""
+    import time
+
+    import pandas as pd
+
+    sql = "SELECT county_code, period, version, received_at, processed_at FROM submission ORDER BY 1, 2, 3"
+    with release_84c509f.connect() as conn:
+        before = pd.read_sql(sa.text(sql), conn)
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        ensure_schema(release_84c509f, auto_upgrade=True)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    with release_84c509f.connect() as conn:
+        after = pd.read_sql(sa.text(sql), conn)
+        shown = pd.read_sql(sa.text(sql.replace("FROM submission", "FROM rpt_submission")), conn)
+    for col in ("received_at", "processed_at"):
+        shift = pd.to_datetime(before[col]) - pd.to_datetime(after[col])
+        assert (shift == pd.Timedelta(hours=8)).all(), (before[col], after[col])
+        assert (
+            pd.to_datetime(shown[col]) == pd.to_datetime(before[col]).dt.floor("s")
+        ).all()  # Beijing again

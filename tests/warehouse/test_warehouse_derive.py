@@ -10,15 +10,19 @@ and a rulebook change, and that rpt_area_summary's numbers are right.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from fivestar.completeness import refresh_completeness
 from fivestar.config import Rulebook
+from fivestar.deadlines import Deadlines
 from fivestar.derive import derive_pending
 from fivestar.warehouse import insert_frame, load_version, sync_registry
+from fivestar.warehouse.periods import record_period_event
 from fivestar.warehouse.views import view_contracts
 
 
@@ -57,6 +61,10 @@ def test_derive_fills_every_view(loaded: Engine, tiny, rulebook) -> None:
     done = derive_pending(loaded, rulebook, run_id="run-1")
     assert done == [(tiny.COUNTY, 2026)]
     assert _queue(loaded) == []
+    # Filled by the run's completeness stage and by `fivestar close`, not by derivation.
+    now = dt.datetime(2026, 12, 10, tzinfo=dt.UTC)
+    refresh_completeness(loaded, Deadlines(), now)
+    record_period_event(loaded, period="2026-10", action="close", actor="it", now=now)
     for view in view_contracts():
         assert len(_view(loaded, view)) > 0, view
 

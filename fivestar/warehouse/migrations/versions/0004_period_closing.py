@@ -1,9 +1,16 @@
 """period_event (closing and reopening), completeness (as of the latest run), their views
 rpt_period_event and rpt_completeness, and rpt_submission's times shown in Asia/Shanghai
 
+Stored timestamps become UTC: rows written before held the local time of the machine
+that wrote them, so the upgrade shifts them by this machine's UTC offset (none on a
+machine running on UTC; set TZ to the writing server's zone when upgrading elsewhere).
+
 Revision ID: 0004
 Revises: 0003
 """
+
+import datetime as dt
+import logging
 
 from alembic import op
 
@@ -19,6 +26,15 @@ depends_on = None
 VIEWS_SHA256 = "650d019c541b1fdd2d050010e02eb79256db0371de6a43b57ddeb17df9d46a6f"
 
 RAW = {"no_parameters": True}
+log = logging.getLogger(__name__)
+# Timestamp columns that held the writing machine's local time before this revision.
+LOCAL_TIMES = {
+    "run": ("started_at", "finished_at"),
+    "submission": ("received_at", "processed_at"),
+    "derive_queue": ("enqueued_at",),
+    "alert_delivery": ("attempted_at",),
+    "alert_outbox": ("created_at",),
+}
 NEW_VIEWS = ("rpt_completeness", "rpt_period_event")
 
 PERIOD_EVENT = """
@@ -72,9 +88,30 @@ SELECT
 FROM submission"""
 
 
+def _shift_times(conn: object, to_utc: bool) -> None:
+    """Stored local times to UTC (or back): minus (plus) this machine's UTC offset."""
+    offset = dt.datetime.now().astimezone().utcoffset() or dt.timedelta(0)
+    seconds = int(offset.total_seconds()) * (-1 if to_utc else 1)
+    if not seconds:
+        return
+    sqlite = dialect.name_of(conn) == dialect.SQLITE
+    for table, columns in LOCAL_TIMES.items():
+        for col in columns:
+            new = (
+                f"datetime({col}, '{seconds:+d} seconds')"
+                if sqlite
+                else f"{col} + INTERVAL '{seconds} seconds'"
+            )
+            conn.exec_driver_sql(
+                f"UPDATE {table} SET {col} = {new} WHERE {col} IS NOT NULL", execution_options=RAW
+            )
+    log.info("stored times shifted by %+d s (%s)", seconds, "local -> UTC" if to_utc else "UTC -> local")
+
+
 def upgrade() -> None:
     conn = op.get_bind()
     name = dialect.name_of(conn)
+    _shift_times(conn, to_utc=True)
     for stmt in (PERIOD_EVENT, PERIOD_EVENT_INDEX, COMPLETENESS):
         conn.exec_driver_sql(dialect.render_sql(stmt, name), execution_options=RAW)
     schema.apply_views(conn)
@@ -92,3 +129,4 @@ def downgrade() -> None:
     # completeness is rebuilt by every run: nothing is lost with it.
     op.execute("DROP TABLE completeness")
     op.execute("DROP TABLE period_event")
+    _shift_times(conn, to_utc=False)
