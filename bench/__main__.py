@@ -11,9 +11,12 @@ again, nothing changed; (c) rerun: one county's file replaced by a corrected cop
 (d) naive: pandas.read_excel (openpyxl) + the same GX suites per county + to_sql;
 (e) floor: python-calamine reading every cell + one bulk load (COPY / executemany);
 (f) dead: one county on a fresh warehouse whose alert has 20 dead targets (bench/dead.py),
-its line gives the alert stage's seconds.
+its line gives the alert stage's seconds;
+(g) correction: `fivestar watch` on the loaded province; a corrected county file lands in
+the raw folder, seconds until its feedback e-mail reaches a loopback SMTP sink, median of
+3 (bench/watch.py; includes the watch's settle time and look interval).
 The last line is exactly
-`ratios: cold/floor=X naive/cold=Y warm_s=Z rerun_s=W peak_rss_mb=V`.
+`ratios: cold/floor=X naive/cold=Y warm_s=Z rerun_s=W peak_rss_mb=V correction_to_mail_s=C`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -42,6 +46,7 @@ from bench.data import (
 from bench.measure import Measured, run_measured
 from bench.prefect_server import client_env, prefect_server
 from bench.warehouses import is_postgres, warehouses
+from bench.watch import INTERVAL_S, SETTLE_S, correction_to_mail
 
 
 def _pipeline_env(raw: Path, config: Path, processed: Path, url: str) -> dict[str, str]:
@@ -100,7 +105,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--keep", action="store_true", help="keep the run folder (warehouse files, feedback)")
     ap.add_argument(
-        "--skip", default="", help="comma-separated cases to skip (naive, floor, dead) while developing"
+        "--skip",
+        default="",
+        help="comma-separated cases to skip (naive, floor, dead, correction) while developing",
     )
     args = ap.parse_args(argv)
     out = args.out.resolve()
@@ -119,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     py = sys.executable
     results: dict[str, Measured] = {}
+    correction_s = float("nan")
     try:
         raw = run_dir / "raw"
         link_tree(cache / "raw", raw)
@@ -139,6 +147,16 @@ def main(argv: list[str] | None = None) -> None:
             m = results["rerun"] = run_measured("rerun", cmd, env=env, cwd=REPO)
             _check(m)
             print(_line(m, f"county {county} corrected; " + _counts(url)), flush=True)
+            if "correction" not in skip:
+                # The province stays loaded: a correction taken by `fivestar watch`, landing to e-mail.
+                lat = correction_to_mail(env, REPO, raw, PERIOD, county, run_dir / "correction")
+                correction_s = statistics.median(lat)
+                runs = " ".join(f"{x:.1f}" for x in lat)
+                print(
+                    f"{'correction':<7} median_s={correction_s:6.1f}  runs_s={runs}  county {county} "
+                    f"(settle {SETTLE_S:g} s, look every {INTERVAL_S:g} s)",
+                    flush=True,
+                )
             if "dead" not in skip:
                 # One county on a fresh warehouse whose alert has 20 dead targets: the
                 # alert stage's seconds (bounded by its budget, not by the targets).
@@ -174,7 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     peak = max(results[k].peak_rss_mb for k in ("cold", "warm", "rerun"))
     print(
         f"ratios: cold/floor={cold / floor:.2f} naive/cold={naive / cold:.2f} "
-        f"warm_s={results['warm'].wall_s:.1f} rerun_s={results['rerun'].wall_s:.1f} peak_rss_mb={peak:.0f}",
+        f"warm_s={results['warm'].wall_s:.1f} rerun_s={results['rerun'].wall_s:.1f} peak_rss_mb={peak:.0f} "
+        f"correction_to_mail_s={correction_s:.1f}",
         flush=True,
     )
 

@@ -1,4 +1,4 @@
-"""The `fivestar` command line (interfaces.md): run, sample, template, report, serve,
+"""The `fivestar` command line (interfaces.md): run, watch, sample, template, report, serve,
 and for the operator status, runs and roles.
 
 In: command-line options and FIVESTAR_* settings. Out: the pipeline's effects and
@@ -321,6 +321,39 @@ def serve(
 
     start_watchdog()  # what a killed `serve` started (Prefect's server, flow runs) ends with it
     serve_nightly(cron=cron, name=name)
+
+
+@app.command()
+@clean_failures
+def watch(
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds between two looks at the raw folder (default FIVESTAR_WATCH_INTERVAL_SECONDS, 2)."
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Process corrections soon after they land in the raw folder (until Ctrl-C or SIGTERM)."""
+    _logging(verbose)
+    logging.getLogger("fivestar.watch").setLevel(logging.INFO)  # a service's log, -v or not
+    from fivestar.config import load_registry
+    from fivestar.context import preflight
+    from fivestar.settings import load_settings
+
+    settings = load_settings()
+    preflight(settings)  # fail fast: a wrong folder or warehouse, before watching anything
+    _warn_default_id_hash_key(settings)
+    from fivestar.lifetime import start_watchdog
+    from fivestar.watch import watch as watch_folder
+
+    start_watchdog()  # what the watch's runs start (Prefect's temporary server) ends with it
+    watch_folder(
+        settings.raw_dir,
+        settle_s=settings.settle_seconds,
+        interval_s=settings.watch_interval_s if interval is None else max(0.1, interval),
+        counties=load_registry(settings.config_dir).county_codes,
+    )
 
 
 # The operator's commands (fivestar.cli_ops), after the pipeline's, each failing cleanly.

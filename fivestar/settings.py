@@ -71,6 +71,11 @@ class Settings:
     # A file is taken once unmodified for this long (one still being written is not read
     # half-way); 0 takes every file at once.
     settle_seconds: float = 60.0
+    # Each run's alert stage sends the reminders (催报) and city lists due
+    # (config/deadlines.yaml); off: none are sent (e.g. while the province reminds by other means).
+    reminders: bool = True
+    # `fivestar watch`: seconds between two looks at the raw folder.
+    watch_interval_s: float = 2.0
     # Archive and feedback folders/files readable by the group too (0750/0640, else 0700/0600).
     share_group: bool = False
     # PostgreSQL: a run upgrades a warehouse behind head itself (else `fivestar db upgrade`).
@@ -137,6 +142,8 @@ def load_settings() -> Settings:
         alert_max_attempts=_number("FIVESTAR_ALERT_MAX_ATTEMPTS", 6, int),
         alert_max_age_hours=_number("FIVESTAR_ALERT_MAX_AGE_HOURS", 72, float),
         settle_seconds=max(0.0, _number("FIVESTAR_SETTLE_SECONDS", 60, float)),
+        reminders=(_env("FIVESTAR_REMINDERS", "true") or "").strip().lower() in ("1", "true", "yes", "on"),
+        watch_interval_s=max(0.1, _number("FIVESTAR_WATCH_INTERVAL_SECONDS", 2, float)),
         share_group=_flag("FIVESTAR_SHARE_GROUP"),
         auto_upgrade=_flag("FIVESTAR_AUTO_UPGRADE"),
     )

@@ -35,6 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # session, so module-scoped fixtures and in-process runs see it; tests of the settle time
 # and `fivestar` processes started with a cleaned environment set it themselves.
 os.environ["FIVESTAR_SETTLE_SECONDS"] = "0"
+# The machine's clock is past some test month's reminder stages: tests that are not about
+# reminders (催报) get none, whatever the date; tests of reminders turn them on themselves.
+os.environ["FIVESTAR_REMINDERS"] = "false"
 PG_SERVER_URL = os.environ.get(
     "FIVESTAR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

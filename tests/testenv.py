@@ -2,7 +2,7 @@
 
 In: this process's environment (conftest sets the test-wide settings). Out: copies or
 edits of it without the developer's FIVESTAR_* / PREFECT_* variables, keeping the
-settings every test run needs (the resident-ID hash key, no settle wait).
+settings every test run needs (the resident-ID hash key, no settle wait, no reminders).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import pytest
 
 # Set for the whole session by conftest; a test of those settings overrides them itself.
-KEPT = ("FIVESTAR_ID_HASH_KEY", "FIVESTAR_SETTLE_SECONDS")
+KEPT = ("FIVESTAR_ID_HASH_KEY", "FIVESTAR_SETTLE_SECONDS", "FIVESTAR_REMINDERS")
 
 
 def clean_env(prefixes: tuple[str, ...] = ("PREFECT_", "FIVESTAR_")) -> dict[str, str]:

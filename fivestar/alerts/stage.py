@@ -1,7 +1,8 @@
 """The alert stage of a run: this run's alerts, then those still owed, then the IT digest.
 
 In: the warehouse engine (after the run's loads committed), Settings, the registry,
-this run's versions to alert (`items`) and its processed rows (for the digest).
+this run's versions to alert (`items`) and its processed rows (for the digest); the
+reminders (催报) and city lists due at `now` come from fivestar.alerts.cycle.
 Out: delivery records in `alert_delivery` and a summary for the run's result:
     {budget_s, seconds, sent, failed, deferred, given_up, budget_used_up,
      digests_sent, digests_owed}
@@ -36,6 +37,7 @@ from fivestar.alerts.closed import (
     latest_overdue_with_gaps,
 )
 from fivestar.alerts.compose import Message, digest_message, submission_alert_key, submission_message
+from fivestar.alerts.cycle import plan_cycle
 from fivestar.alerts.deliver import (
     FAILED,
     GIVEN_UP,
@@ -404,11 +406,14 @@ def alert_stage(
     from fivestar.feedback.workbook import feedback_path
 
     now = as_utc(now) if now is not None else dt.datetime.now(dt.UTC)
+    stage = _Stage(engine, settings, run_id, now)
+    # The monthly cycle (reminders, city lists) is planned first, outside the time budget:
+    # writing the templates the reminders carry must not leave the deliveries no time.
+    cycle = plan_cycle(stage.plan, stage.by_key, engine, settings, registry, run_id=run_id, now=now)
     total = Budget(settings.alert_budget_s, clock)
     digest_on = bool(settings.it_alert_email or settings.it_alert_webhook)
     reserve = digest_reserve(total.seconds)
     county_budget = total.until(reserve) if digest_on else total
-    stage = _Stage(engine, settings, run_id, now)
 
     # This run's versions first, then the older ones still owed (first come, first tried).
     plan: list[Delivery] = []
@@ -433,6 +438,7 @@ def alert_stage(
             findings=lambda key=key: stored_findings(engine, *key),
             attachment=attachment if attachment.exists() else None,
         )
+    plan += cycle  # then the monthly cycle's reminders (催报) and city lists, each key once
     workers = max(1, int(settings.alert_workers))
     deliver_all(settings, plan, county_budget, stage.finish, workers=workers, sleep=sleep)
     budget_used_up = county_budget.spent() or stage.tally["deferred"] > 0

@@ -18,7 +18,7 @@ from bench.data import corrected_copy
 ROOT = Path(__file__).resolve().parents[2]
 RATIOS = re.compile(
     r"^ratios: cold/floor=(?P<cf>[\d.]+) naive/cold=(?P<nc>[\d.]+) warm_s=(?P<w>[\d.]+) "
-    r"rerun_s=(?P<r>[\d.]+) peak_rss_mb=(?P<m>\d+)$"
+    r"rerun_s=(?P<r>[\d.]+) peak_rss_mb=(?P<m>\d+) correction_to_mail_s=(?P<c>[\d.]+)$"
 )
 
 
@@ -35,8 +35,8 @@ def test_bench_tiny_runs_every_case(tmp_path: Path) -> None:
     m = RATIOS.match(lines[-1])
     assert m, lines[-1]
     assert float(m["cf"]) > 0 and float(m["nc"]) > 0 and float(m["w"]) > 0 and float(m["r"]) > 0
-    assert int(m["m"]) > 0
-    for case in ("cold", "warm", "rerun", "naive", "floor"):
+    assert int(m["m"]) > 0 and float(m["c"]) > 0
+    for case in ("cold", "warm", "rerun", "correction", "naive", "floor"):
         assert any(line.startswith(case) for line in lines), case
     # The rerun loaded the corrected file as version 2 of its county.
     rerun = next(line for line in lines if line.startswith("rerun"))
