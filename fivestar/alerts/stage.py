@@ -27,16 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from fivestar.alerts.closed import (
-    cycle_sections,
     late_closed_alert_key,
     late_closed_for,
-    latest_overdue_with_gaps,
 )
-from fivestar.alerts.compose import Message, digest_message, submission_alert_key, submission_message
+from fivestar.alerts.compose import Message, submission_alert_key, submission_message
 from fivestar.alerts.cycle import plan_cycle
 from fivestar.alerts.deliver import (
     FAILED,
@@ -48,6 +45,7 @@ from fivestar.alerts.deliver import (
     email_without_smtp,
     precheck,
 )
+from fivestar.alerts.digests import DigestInputs, run_digests
 from fivestar.alerts.dispatch import (
     TargetState,
     pending_alerts,
@@ -295,79 +293,6 @@ class _Stage:
         return out
 
 
-def overdue_empty_period(
-    engine: Engine, raw_dir: Path, now: dt.datetime, deadlines: Deadlines | None = None
-) -> str | None:
-    """The latest month whose reporting deadline has passed when the raw folder holds no
-    workbook at all and the warehouse no version of that month (a wrong or unmounted
-    folder on the night after the deadline); else None."""
-    from fivestar.overview import has_tables
-
-    deadlines = deadlines or Deadlines()
-    if any(raw_dir.rglob("*.xlsx")):
-        return None
-    now_local = as_utc(now)
-    y, m = now_local.year, now_local.month
-    period = f"{y:04d}-{m:02d}"
-    while deadlines.deadline(period) > now_local:
-        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
-        period = f"{y:04d}-{m:02d}"
-    if has_tables(engine, "submission"):
-        with engine.connect() as conn:
-            if conn.execute(text("SELECT 1 FROM submission WHERE period = :p"), {"p": period}).first():
-                return None
-    return period
-
-
-def _digests(
-    stage: _Stage, registry: Registry, processed: list[dict[str, Any]], deadlines: Deadlines | None = None
-) -> list[tuple[str, Message]]:
-    """One digest per period this run processed, or in which alerts failed, were given up
-    or put off; one for a month past its deadline while the raw folder is empty; and one
-    for the latest month past its deadline while counties are missing or late there."""
-    deadlines = deadlines or Deadlines()
-    periods = {str(r["period"]) for r in processed}
-    extra = {str(r.get("period") or "") for r in stage.given_up + stage.failed_new}
-    extra |= set(stage.deferred_by_period)
-    gaps = latest_overdue_with_gaps(stage.engine, deadlines, stage.now)
-    if gaps:
-        extra.add(gaps)
-    overdue = overdue_empty_period(stage.engine, stage.settings.raw_dir, stage.now, deadlines)
-    if overdue:
-        log.warning(
-            "the raw folder %s holds no workbook and %s is past its deadline", stage.settings.raw_dir, overdue
-        )
-        periods.add(overdue)
-    out = []
-    cycle = cycle_sections(stage.engine, deadlines, stage.now, periods | (extra - {""}), processed)
-    for per in sorted(periods | (extra - {""})):
-        rows = [r for r in processed if str(r["period"]) == per]
-        missing = None
-        if per in periods:
-            submitted = {r["county_code"] for r in rows}
-            missing = [
-                {"county_code": c, "county_name": registry.county_name(c)}
-                for c in sorted(registry.county_codes - submitted)
-            ]
-        msg = digest_message(
-            per,
-            [r for r in rows if r["status"] in ("rejected", "failed")],
-            missing,
-            [r for r in stage.failed_new if str(r.get("period")) == per],
-            run_id=stage.run_id,
-            given_up=[r for r in stage.given_up if str(r.get("period")) == per],
-            deferred=stage.deferred_by_period.get(per, 0),
-            notice=(
-                f"原始数据目录中没有任何报表，而 {per} 的报送截止时间已过；请检查数据目录设置（FIVESTAR_RAW_DIR）是否正确"
-                if per == overdue
-                else ""
-            ),
-            sections=cycle.get(per),
-        )
-        out.append((per, msg))
-    return out
-
-
 def _log_email_off(settings: Settings, registry: Registry, counties: set[str]) -> None:
     """One line per run, not one per contact, when e-mail addresses go unused."""
     try:
@@ -444,7 +369,8 @@ def alert_stage(
     budget_used_up = county_budget.spent() or stage.tally["deferred"] > 0
 
     if digest_on:
-        for period, msg in _digests(stage, registry, processed, deadlines):
+        inputs = DigestInputs(run_id, now, stage.given_up, stage.failed_new, stage.deferred_by_period)
+        for period, msg in run_digests(engine, settings, registry, processed, inputs, deadlines):
             save_message(engine, msg, period, now)
         # The digest gets at least its reserve, even if writing the records took some of it.
         digest_budget = total if total.remaining() >= reserve else Budget(reserve, clock)

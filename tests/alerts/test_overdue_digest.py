@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from servers import WebhookReceiver
 
-from fivestar.alerts.stage import alert_stage, overdue_empty_period
+from fivestar.alerts.digests import overdue_empty_period
+from fivestar.alerts.stage import alert_stage
 from fivestar.config import load_registry
 from fivestar.settings import load_settings
 from fivestar.warehouse.engine import make_engine
