@@ -60,8 +60,9 @@ def normalise(findings: pd.DataFrame | None, sheet_order: list[str] | None = Non
     """Coerce to the Findings shape (missing columns filled) and order for people to read.
 
     Errors before warnings; within a severity, whole-file findings first, then the sheets
-    in workbook order; within a sheet the validator's own order is kept (a stable sort),
-    so a root-cause finding the validator puts first stays the sheet's first finding.
+    in workbook order; within a sheet, findings without a row first (a root cause such as
+    a title row above the header, which explains the rest), then by row and column, so
+    the clerk reads the sheet top to bottom; ties keep the validator's order.
     """
     if findings is None or len(findings) == 0:
         return make_findings([])
@@ -73,9 +74,17 @@ def normalise(findings: pd.DataFrame | None, sheet_order: list[str] | None = Non
         _f=df["file_key"].astype(str),
         _k=df["severity"].map(lambda s: SEVERITY_RANK.get(s, len(SEVERITY_RANK))),
         _s=df["sheet"].map(lambda s: -1 if not s else rank.get(s, len(rank))),
+        _r=pd.to_numeric(df["row"], errors="coerce").fillna(-1),
+        _c=df["cell"].map(_column_number),
     )
-    keyed = keyed.sort_values(["_f", "_k", "_s"], kind="stable")
-    return keyed.drop(columns=["_f", "_k", "_s"]).reset_index(drop=True)
+    keyed = keyed.sort_values(["_f", "_k", "_s", "_r", "_c"], kind="stable")
+    return keyed.drop(columns=["_f", "_k", "_s", "_r", "_c"]).reset_index(drop=True)
+
+
+def _column_number(cell: Any) -> int:
+    """F12 → 6; 0 when the finding names no cell."""
+    m = _CELL_REF.match(str(cell or "").strip().upper())
+    return column_index_from_string(m.group(1)) if m else 0
 
 
 def cell_ref(cell: Any) -> str:
