@@ -254,7 +254,7 @@ FILE_COVER_RULES: list[Rule] = [
         ERROR,
         "cover",
         "period",
-        "填报期间{period}与上报目录的期间{folder}不一致，请核对",
+        "这个文件是{period}的报表，本月应报的是{folder}：请用{folder}的报表重新上报（填报期间填{folder}）",
         "填写本次上报的月份",
         "2026-10（目录为2026-11）",
         "rules",

@@ -1,0 +1,385 @@
+"""Root causes first: one finding for a structural mistake instead of its symptoms.
+
+In: one file's findings (validation done), its parsed workbook, the Rulebook, the
+Registry and the county of the file. Out: the findings with each detected mistake as
+one finding at the top of its sheet (row and cell empty, so it sorts first) and the
+symptoms it explains removed. A cause that explains an error is an error, so a file's
+verdict never changes; a detector on data rows fires only when it explains an error.
+
+Detectors, in order (a finding is explained by the first cause that claims it):
+another county's rows, a title row above the header, a repeated header row, totals
+rows, notes under the data, merged cells, blank rows splitting the data, rates pasted
+as fractions, and a renamed or deleted sheet. Each looks only at sheets that already
+have findings, except the merged-cell and blank-row checks (cheap: the sheet XML is
+searched for `mergeCell`, row numbers for gaps).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from fivestar import cells
+from fivestar.config import Registry, Rulebook, SheetSpec
+from fivestar.findings import ERROR, WARNING, finding, make_findings
+from fivestar.ingest import layout
+from fivestar.validate.catalogue import text as rule_text
+from fivestar.validate.cell_wording import fmt_number
+from fivestar.validate.inputs import Submission
+
+_TOTALS = re.compile(r"^(总合计|合计|小计|总计|共计|累计|总数)")
+_CODE = re.compile(r"^\d{12}$")
+_LIST = 6  # ranges and rows named in one message; the rest as "等N处"
+
+
+@dataclass
+class _Ctx:
+    sub: Submission
+    rb: Rulebook
+    registry: Registry
+    recs: list[dict[str, Any]]
+    claimed: set[int] = field(default_factory=set)
+    out: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def pw(self) -> Any:
+        return self.sub.parsed
+
+    def specs(self) -> Iterable[SheetSpec]:
+        return self.rb.sheets.values()
+
+    def free(self, sheet: str) -> list[int]:
+        return [i for i, r in enumerate(self.recs) if i not in self.claimed and r["sheet"] == sheet]
+
+    def rows_with_findings(self, sheet: str) -> set[int]:
+        return {int(self.recs[i]["row"]) for i in self.free(sheet) if not pd.isna(self.recs[i]["row"])}
+
+    def on_rows(self, sheet: str, rows: set[int]) -> set[int]:
+        return {
+            i
+            for i in self.free(sheet)
+            if not pd.isna(self.recs[i]["row"]) and int(self.recs[i]["row"]) in rows
+        }
+
+    def has_error(self, idx: set[int]) -> bool:
+        return any(self.recs[i]["severity"] == ERROR for i in idx)
+
+    def cause(self, idx: set[int], severity: str, rule: str, message: str, **kw: Any) -> None:
+        self.claimed |= idx
+        self.out.append(finding(severity, rule, message, file_key=self.pw.file_key, **kw))
+
+
+def apply(df: pd.DataFrame, sub: Submission, rb: Rulebook, registry: Registry) -> pd.DataFrame:
+    """The findings of one file with root causes first and their symptoms dropped."""
+    ctx = _Ctx(sub, rb, registry, df.to_dict("records"))
+    for detect in DETECTORS:
+        detect(ctx)
+    if not ctx.out:
+        return df
+    keep = [r for i, r in enumerate(ctx.recs) if i not in ctx.claimed]
+    res = make_findings([*ctx.out, *keep])
+    res["file_key"] = sub.parsed.file_key
+    return res
+
+
+# ---- helpers ---------------------------------------------------------------------------
+def row_ranges(rows: Iterable[int]) -> str:
+    """[42, 43, 44, 50] → '42–44、50' (the first few runs, then 等)."""
+    runs: list[tuple[int, int]] = []
+    for r in sorted(set(rows)):
+        if runs and r == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], r)
+        else:
+            runs.append((r, r))
+    parts = [f"{a}–{b}" if b > a else str(a) for a, b in runs]
+    return "、".join(parts[:_LIST]) + (f"等{len(parts)}段" if len(parts) > _LIST else "")
+
+
+def _display_row(frame: pd.DataFrame, spec: SheetSpec, i: int) -> dict[str, str]:
+    """A data row as the clerk typed it: the raw text of flagged cells, else the value."""
+    out = {}
+    for col in spec.columns:
+        raw = frame[f"{col.key}__raw"].iat[i] if f"{col.key}__raw" in frame.columns else None
+        v = (
+            raw
+            if raw is not None and not (isinstance(raw, float) and pd.isna(raw))
+            else frame[col.key].iat[i]
+        )
+        out[col.key] = (
+            "" if cells.is_blank(v) or (pd.api.types.is_scalar(v) and pd.isna(v)) else cells.display(v)
+        )
+    return out
+
+
+def _row_index(frame: pd.DataFrame) -> dict[int, int]:
+    return {int(r): i for i, r in enumerate(frame["_row"].tolist())}
+
+
+def _frames(ctx: _Ctx) -> Iterable[tuple[SheetSpec, pd.DataFrame]]:
+    for spec in ctx.specs():
+        frame = ctx.pw.frames.get(spec.name)
+        if frame is not None and len(frame):
+            yield spec, frame
+
+
+# ---- detectors -------------------------------------------------------------------------
+def other_county(ctx: _Ctx) -> None:
+    county = ctx.sub.county_code
+    known = ctx.registry.county_codes
+    found: dict[str, dict[str, list[int]]] = {}
+    for spec, frame in _frames(ctx):
+        if "branch_code" not in frame.columns:
+            continue
+        codes = frame["branch_code"].astype("string").fillna("")
+        prefix = codes.str[:6]
+        hit = codes.str.fullmatch(r"\d{12}").fillna(False) & (prefix != county) & prefix.isin(known)
+        for p, rows in frame.loc[hit.to_numpy(dtype=bool), "_row"].groupby(prefix[hit]):
+            found.setdefault(str(p), {})[spec.sheet] = [int(r) for r in rows]
+    for code, by_sheet in found.items():
+        # Pasted rows: a block under the county's own, or many; one stray code is a typo.
+        last = {spec.sheet: int(frame["_row"].max()) for spec, frame in _frames(ctx)}
+        trailing = all(
+            rows == list(range(last[s] - len(rows) + 1, last[s] + 1)) for s, rows in by_sheet.items()
+        )
+        if not trailing and sum(map(len, by_sheet.values())) < 3:
+            continue
+        idx = set().union(*(ctx.on_rows(s, set(rows)) for s, rows in by_sheet.items()))
+        idx |= {
+            i
+            for i, r in enumerate(ctx.recs)
+            if i not in ctx.claimed and str(r["branch_code"] or "").startswith(code)
+        }
+        if not ctx.has_error(idx):
+            continue
+        ranges = "；".join(f"“{s}”第{row_ranges(rows)}行（共{len(rows)}行）" for s, rows in by_sheet.items())
+        name = ctx.registry.county_name(code) or ""
+        msg = rule_text("layout.other_county", ranges=ranges, code=code, name=name)
+        ctx.cause(idx, ERROR, "layout.other_county", msg, sheet=next(iter(by_sheet)), value=code)
+
+
+def header_row(ctx: _Ctx) -> None:
+    for spec in ctx.specs():
+        idx = {
+            i
+            for i in ctx.free(spec.sheet)
+            if ctx.recs[i]["rule"] in ("file.missing_column", "file.duplicate_column")
+            or ctx.recs[i]["rule"].endswith(".extra_column")
+        }
+        if not any(ctx.recs[i]["rule"] == "file.missing_column" for i in idx):
+            continue
+        row = layout.header_row(ctx.pw.path, spec.sheet, [c.header for c in spec.columns])
+        if row is None:
+            continue
+        above = "1" if row == 2 else f"1–{row - 1}"
+        msg = rule_text("layout.header_row", sheet=spec.sheet, row=row, above=above)
+        ctx.cause(idx, ERROR, "layout.header_row", msg, sheet=spec.sheet)
+
+
+def _row_detector(ctx: _Ctx, rule: str, test: Any, *, one_each: bool) -> None:
+    """Rows with findings whose typed text passes `test(spec, values) -> label | None`."""
+    for spec, frame in _frames(ctx):
+        at = _row_index(frame)
+        hits: dict[int, str] = {}
+        for r in sorted(ctx.rows_with_findings(spec.sheet)):
+            if r in at:
+                label = test(spec, _display_row(frame, spec, at[r]))
+                if label:
+                    hits[r] = label
+        if not hits or not ctx.has_error(ctx.on_rows(spec.sheet, set(hits))):
+            continue
+        groups = [[r] for r in hits] if one_each and len(hits) <= 3 else [list(hits)]
+        for rows in groups:
+            idx = ctx.on_rows(spec.sheet, set(rows))
+            msg = rule_text(rule, rows=row_ranges(rows), label=hits[rows[0]])
+            ctx.cause(idx, ERROR, rule, msg, sheet=spec.sheet)
+
+
+def _is_header(spec: SheetSpec, values: dict[str, str]) -> str | None:
+    same = sum(
+        cells.normalise_header(values[c.key]) == cells.normalise_header(c.header) for c in spec.columns
+    )
+    return "表头" if same >= max(2, len(spec.columns) // 2) else None
+
+
+def _is_totals(spec: SheetSpec, values: dict[str, str]) -> str | None:
+    for v in values.values():
+        m = _TOTALS.match(cells.normalise_header(v))
+        if m:
+            return m.group(1)
+    return None
+
+
+def repeated_header(ctx: _Ctx) -> None:
+    _row_detector(ctx, "layout.repeated_header", _is_header, one_each=False)
+
+
+def totals_rows(ctx: _Ctx) -> None:
+    _row_detector(ctx, "layout.totals_row", _is_totals, one_each=True)
+
+
+def notes_rows(ctx: _Ctx) -> None:
+    """Trailing rows with at most two cells and no valid branch code: notes under the data."""
+    notes_sheet = ctx.rb.sheets["explanations"].sheet if "explanations" in ctx.rb.sheets else ""
+    for spec, frame in _frames(ctx):
+        if "branch_code" not in frame.columns:
+            continue
+        taken = {
+            int(ctx.recs[i]["row"])
+            for i in ctx.claimed
+            if ctx.recs[i]["sheet"] == spec.sheet and not pd.isna(ctx.recs[i]["row"])
+        }
+        rows: list[int] = []
+        texts: list[str] = []
+        for i in range(len(frame) - 1, -1, -1):
+            r = int(frame["_row"].iat[i])
+            if r in taken:
+                continue
+            values = _display_row(frame, spec, i)
+            filled = [v for v in values.values() if v]
+            if _CODE.match(values.get("branch_code", "")) or len(filled) > 2:
+                break
+            rows.append(r)
+            texts.append(max(filled, key=len) if filled else "")
+        idx = ctx.on_rows(spec.sheet, set(rows))
+        if not rows or not ctx.has_error(idx):
+            continue
+        text = next((t for t in reversed(texts) if t), "")
+        text = text[:20] + ("…" if len(text) > 20 else "")
+        msg = rule_text("layout.notes_row", rows=row_ranges(rows), text=text, notes_sheet=notes_sheet)
+        ctx.cause(idx, ERROR, "layout.notes_row", msg, sheet=spec.sheet)
+
+
+def merged_cells(ctx: _Ctx) -> None:
+    for spec, frame in _frames(ctx):
+        merges = layout.vertical_merges(ctx.pw.path, spec.sheet)
+        data = set(_row_index(frame))
+        merges = [m for m in merges if any(r in data for r in range(m[2], m[3] + 1))]
+        if not merges:
+            continue
+        inside = {(letter, r) for _, letter, lo, hi in merges for r in range(lo + 1, hi + 1)}
+        idx = set()
+        for i in ctx.free(spec.sheet):
+            m = re.match(r"^([A-Z]+)([0-9]+)$", ctx.recs[i]["cell"] or "")
+            if m and (m.group(1), int(m.group(2))) in inside:
+                idx.add(i)
+        by_letter = {v: k for k, v in ctx.pw.letters.get(spec.name, {}).items()}
+        headers = dict.fromkeys(
+            spec.column(by_letter[m[1]]).header if m[1] in by_letter else m[1] for m in merges
+        )
+        refs = [m[0] for m in merges]
+        ranges = "、".join(refs[:_LIST]) + (f"等{len(refs)}处" if len(refs) > _LIST else "")
+        rule = "layout.merged_cells" if ctx.has_error(idx) else "layout.merged_cells_optional"
+        msg = rule_text(rule, columns="”“".join(headers), ranges=ranges)
+        ctx.cause(idx, ERROR if rule == "layout.merged_cells" else WARNING, rule, msg, sheet=spec.sheet)
+
+
+def blank_rows(ctx: _Ctx) -> None:
+    """Blank rows between the header and the last data row (not before notes or totals)."""
+    for spec, frame in _frames(ctx):
+        taken = {
+            int(ctx.recs[i]["row"])
+            for i in ctx.claimed
+            if ctx.recs[i]["sheet"] == spec.sheet and not pd.isna(ctx.recs[i]["row"])
+        }
+        rows = [int(r) for r in frame["_row"].tolist()]
+        last = max((r for r in rows if r not in taken), default=0)
+        gaps: list[int] = []
+        before = 1
+        for r in rows:
+            if r > last:
+                break
+            gaps.extend(range(before + 1, r))
+            before = r
+        if gaps:
+            msg = rule_text("layout.blank_row", rows=row_ranges(gaps))
+            ctx.cause(set(), WARNING, "layout.blank_row", msg, sheet=spec.sheet)
+
+
+def rate_fractions(ctx: _Ctx) -> None:
+    for spec in ctx.specs():
+        free = ctx.free(spec.sheet)
+        pct = [i for i in free if ctx.recs[i]["rule"].endswith(".format.pct_decimal")]
+        if not pct:
+            continue
+        cells_ = {ctx.recs[i]["cell"] for i in pct}
+        jumps = {i for i in free if ctx.recs[i]["rule"].endswith(".jump") and ctx.recs[i]["cell"] in cells_}
+        first = ctx.recs[pct[0]]
+        if len(pct) == 1:  # one cell: its own finding stays, the jump it causes goes
+            ctx.claimed |= jumps
+            continue
+        try:
+            shown = float(first["value"])
+        except ValueError:
+            continue
+        columns = "”“".join(dict.fromkeys(ctx.recs[i]["column_name"] for i in pct))
+        msg = rule_text(
+            "layout.rate_fractions",
+            columns=columns,
+            count=len(pct),
+            cell=first["cell"],
+            shown=first["value"],
+            pct=fmt_number(round(shown * 100, 6)),
+        )
+        ctx.cause(
+            set(pct) | jumps, WARNING, "layout.rate_fractions", msg, sheet=spec.sheet, value=first["value"]
+        )
+
+
+def missing_sheets(ctx: _Ctx) -> None:
+    names = None
+    contract = {cells.normalise_header(s.sheet) for s in ctx.specs()} | {
+        cells.normalise_header(ctx.rb.cover_sheet)
+    }
+    for i, rec in enumerate(ctx.recs):
+        if i in ctx.claimed or rec["rule"] != "file.missing_sheet":
+            continue
+        spec = next((s for s in ctx.specs() if s.sheet == rec["sheet"]), None)
+        want = cells.normalise_header(rec["sheet"])
+        if names is None:
+            names = [n for n in layout.sheet_names(ctx.pw.path) if cells.normalise_header(n) not in contract]
+        alike = [
+            n
+            for n in names
+            if want in cells.normalise_header(n)
+            or difflib.SequenceMatcher(None, want, cells.normalise_header(n)).ratio() >= 0.6
+        ]
+        if alike:
+            msg = rule_text("layout.sheet_renamed", sheet=rec["sheet"], found=alike[0])
+            ctx.cause({i}, ERROR, "layout.sheet_renamed", msg, sheet=rec["sheet"], value=alike[0])
+        elif spec is not None and spec.may_be_empty:
+            msg = rule_text("layout.empty_sheet_deleted", sheet=rec["sheet"])
+            ctx.cause({i}, ERROR, "layout.empty_sheet_deleted", msg, sheet=rec["sheet"])
+
+
+def other_period(ctx: _Ctx) -> None:
+    """Last month's file sent again: the cover's period explains the dates of that month."""
+    for i, rec in enumerate(ctx.recs):
+        if rec["rule"] != "cover.period.folder" or not rec["value"]:
+            continue
+        month = str(rec["value"])[:7]
+        idx = {
+            j
+            for j, r in enumerate(ctx.recs)
+            if j not in ctx.claimed and r["rule"].endswith(".in_month") and str(r["value"]).startswith(month)
+        }
+        ctx.claimed |= idx | {i}
+        ctx.out.append(rec)
+
+
+DETECTORS = (
+    other_period,
+    other_county,
+    header_row,
+    repeated_header,
+    totals_rows,
+    notes_rows,
+    merged_cells,
+    blank_rows,
+    rate_fractions,
+    missing_sheets,
+)
