@@ -246,6 +246,7 @@ def digest_message(
     given_up: list[dict] | None = None,
     deferred: int = 0,
     notice: str = "",
+    unnamed: list[dict] | None = None,
 ) -> Message:
     """Run summary for IT staff.
 
@@ -254,7 +255,9 @@ def digest_message(
     failed_deliveries: delivery records (channel, recipient, error; county_code / alert_key optional);
     given_up: deliveries the retry policy gave up in this run (same keys; error = the reason);
     deferred: deliveries left for the next run because the run's alert time budget ran out;
-    notice: a warning line shown first (e.g. the raw folder is empty past the deadline).
+    notice: a warning line shown first (e.g. the raw folder is empty past the deadline);
+    unnamed: versions whose file name had no county code (county_code, county_name,
+    file_name), taken for the county their cover or name showed.
     """
     given_up = list(given_up or [])
     missing = list(missing_counties or [])
@@ -293,6 +296,15 @@ def digest_message(
     if missing_counties is not None:
         section(
             "未报送的县", [f"{d.get('county_code', '')} {d.get('county_name', '')}".strip() for d in missing]
+        )
+    if unnamed:
+        section(
+            "文件名缺少县代码（已按文件内容识别并审核）",
+            [
+                f"{d.get('county_code', '')} {d.get('county_name', '')}：{d.get('file_name', '')}，"
+                f"应命名为{d.get('county_code', '')}_{d.get('file_name', '')}"
+                for d in unnamed
+            ],
         )
     section("通知发送失败", [delivery(d) for d in failed_deliveries])
     if given_up:

@@ -44,6 +44,7 @@ def find(ctx: RunContext, params: RunParams, now: dt.datetime) -> Discovery:
         force=params.force,
         now=now.timestamp(),
         settle=ctx.settings.settle_seconds,
+        county_names=dict(zip(ctx.registry.counties["code"], ctx.registry.counties["name"], strict=True)),
     )
 
 

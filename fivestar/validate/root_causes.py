@@ -87,6 +87,14 @@ def apply(df: pd.DataFrame, sub: Submission, rb: Rulebook, registry: Registry) -
     return res
 
 
+def unnamed_file(file_key: str, file_name: str, code: str, county: str) -> dict[str, Any]:
+    """The warning of a file taken for its county although its name has no county code."""
+    msg = rule_text(
+        "file.name_without_code", name=file_name, code=code, county=county, suggested=f"{code}_{file_name}"
+    )
+    return finding(WARNING, "file.name_without_code", msg, file_key=file_key, value=file_name)
+
+
 # ---- helpers ---------------------------------------------------------------------------
 def row_ranges(rows: Iterable[int]) -> str:
     """[42, 43, 44, 50] → '42–44、50' (the first few runs, then 等)."""

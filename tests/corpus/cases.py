@@ -527,7 +527,9 @@ def make_cases() -> list[Case]:
             "rejected",
             b_title_row,
             # One root cause, not 8 missing columns and the title as an "extra column" (issue 15).
-            Expect(E, "layout.header_row", "表头应在第1行，但在第2行找到", sheet="支部名册", cell="", count=1),
+            Expect(
+                E, "layout.header_row", "表头应在第1行，但在第2行找到", sheet="支部名册", cell="", count=1
+            ),
             Expect(E, "file.missing_column", "", count=0),
             Expect(W_, "roster.extra_column", "", count=0),
         ),

@@ -326,3 +326,52 @@ def test_verdicts_stay(results: dict[str, pd.DataFrame]) -> None:
     accepted = {"clean", "blank_row", "rate_fractions", "merged_optional"}
     for name, df in results.items():
         assert (status_of(df).value != "rejected") == (name in accepted), name
+
+
+# ---- a file named without a county code (fivestar.ingest.naming via discover) -----------
+COUNTY_NAMES = dict(NAMES)
+
+
+def _raw(tmp: Path, rulebook: Rulebook, name: str, cover_code: str = COUNTY) -> Path:
+    path = tmp / "raw" / PERIOD / name
+    W.write_workbook(path, rulebook, cover_code, NAMES[cover_code], PERIOD, BRS[cover_code])
+    return path
+
+
+def _discover(tmp: Path) -> Any:
+    from fivestar.ingest.discover import discover
+
+    known = pd.DataFrame(columns=["county_code", "period", "version", "file_sha256"])
+    return discover(tmp / "raw", frozenset(NAMES), known, county_names=COUNTY_NAMES)
+
+
+def test_file_named_without_code_is_taken_for_its_county(tmp_path: Path, rulebook: Rulebook) -> None:
+    from fivestar.alerts.compose import digest_message
+    from fivestar.validate.root_causes import unnamed_file
+
+    _raw(tmp_path, rulebook, "浚县11月五星支部报表(修改版).xlsx")
+    found = _discover(tmp_path)
+    assert [(v.county_code, v.file_name) for v in found.versions] == [
+        (COUNTY, "浚县11月五星支部报表(修改版).xlsx")
+    ]
+    assert found.unrecognised == []
+    f = unnamed_file("k", "浚县11月五星支部报表(修改版).xlsx", COUNTY, "浚县")
+    assert (f["severity"], f["rule"]) == ("warning", "file.name_without_code")
+    assert "以后请把文件命名为“410621_浚县11月五星支部报表(修改版).xlsx”" in f["message"]
+    row = {"county_code": COUNTY, "county_name": "浚县", "file_name": "浚县11月五星支部报表(修改版).xlsx"}
+    msg = digest_message(PERIOD, [], None, [], unnamed=[row])
+    assert "文件名缺少县代码" in msg.text and "应命名为410621_浚县11月" in msg.text
+
+
+def test_file_named_without_code_by_cover_code_only(tmp_path: Path, rulebook: Rulebook) -> None:
+    _raw(tmp_path, rulebook, "11月五星支部报表.xlsx")
+    assert [v.county_code for v in _discover(tmp_path).versions] == [COUNTY]
+
+
+def test_ambiguous_file_name_tells_the_name_to_use(tmp_path: Path, rulebook: Rulebook) -> None:
+    _raw(tmp_path, rulebook, "汤阴县11月报表.xlsx", cover_code=COUNTY)  # name and cover disagree
+    found = _discover(tmp_path)
+    assert found.versions == []
+    (line,) = found.unrecognised
+    assert "文件名缺少县代码" in line and "请改名为410621_汤阴县11月报表.xlsx" in line
+    assert "请改名为410523_汤阴县11月报表.xlsx" in line

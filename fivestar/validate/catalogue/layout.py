@@ -95,4 +95,16 @@ LAYOUT_RULES: list[Rule] = [
         "保留工作表和表头行",
         "删掉了空的“否决事项”表",
     ),
+    Rule(
+        "file.name_without_code",
+        WARNING,
+        "file",
+        "",
+        "文件名“{name}”没有以县代码开头，已按文件内容识别为{code}{county}并审核：以后请把文件命名为“{suggested}”",
+        "文件名以县代码开头",
+        "浚县11月五星支部报表.xlsx",
+        "rules",
+        "looks at the file name the county chose, not at the workbook",
+        no_injector="tests/validate/test_root_causes.py runs a file named without a county code",
+    ),
 ]
