@@ -32,7 +32,7 @@ from fivestar.validate.catalogue import text as rule_text
 from fivestar.validate.cell_wording import fmt_number
 from fivestar.validate.inputs import Submission
 
-_TOTALS = re.compile(r"^(总合计|合计|小计|总计|共计|累计|总数)")
+_TOTALS = re.compile(r"(总合计|合计|小计|总计|共计)")
 _CODE = re.compile(r"^\d{12}$")
 _LIST = 6  # ranges and rows named in one message; the rest as "等N处"
 
@@ -215,8 +215,12 @@ def _is_header(spec: SheetSpec, values: dict[str, str]) -> str | None:
 
 
 def _is_totals(spec: SheetSpec, values: dict[str, str]) -> str | None:
+    """A row without a branch code whose short label says 合计 / 城关镇小计 / 总计."""
+    if _CODE.match(values.get("branch_code", "")):
+        return None
     for v in values.values():
-        m = _TOTALS.match(cells.normalise_header(v))
+        text = cells.normalise_header(v)
+        m = _TOTALS.search(text) if len(text) <= 15 else None
         if m:
             return m.group(1)
     return None
@@ -231,7 +235,7 @@ def totals_rows(ctx: _Ctx) -> None:
 
 
 def notes_rows(ctx: _Ctx) -> None:
-    """Trailing rows with at most two cells and no valid branch code: notes under the data."""
+    """Trailing rows with few cells and no valid branch code: notes under the data."""
     notes_sheet = ctx.rb.sheets["explanations"].sheet if "explanations" in ctx.rb.sheets else ""
     for spec, frame in _frames(ctx):
         if "branch_code" not in frame.columns:
@@ -249,10 +253,10 @@ def notes_rows(ctx: _Ctx) -> None:
                 continue
             values = _display_row(frame, spec, i)
             filled = [v for v in values.values() if v]
-            if _CODE.match(values.get("branch_code", "")) or len(filled) > 2:
+            if _CODE.match(values.get("branch_code", "")) or len(filled) > max(3, len(spec.columns) // 2):
                 break
             rows.append(r)
-            texts.append(max(filled, key=len) if filled else "")
+            texts.append(filled[0] if filled else "")
         idx = ctx.on_rows(spec.sheet, set(rows))
         if not rows or not ctx.has_error(idx):
             continue
@@ -301,7 +305,8 @@ def blank_rows(ctx: _Ctx) -> None:
         for r in rows:
             if r > last:
                 break
-            gaps.extend(range(before + 1, r))
+            if r not in taken:  # blanks just above a row already explained belong to it
+                gaps.extend(range(before + 1, r))
             before = r
         if gaps:
             msg = rule_text("layout.blank_row", rows=row_ranges(gaps))

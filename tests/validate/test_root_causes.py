@@ -89,6 +89,18 @@ def notes_under(wb: Any) -> None:
     ws.append(["填表人：张三"])
 
 
+def notes_three_cells(wb: Any) -> None:
+    ws = wb["支部名册"]
+    ws.append([])
+    ws.append(["填表人：张三", "", "审核人：李四", "", "日期：2026-12-01"])
+
+
+def township_subtotals(wb: Any) -> None:
+    ws = wb["支部名册"]
+    for label in ("城关镇小计", "白寺镇小计", "社区小计", "合计"):
+        ws.append(["", label, "", "", 120, 1200, "", ""])
+
+
 def blank_row(wb: Any) -> None:
     wb["支部名册"].insert_rows(5)
 
@@ -142,6 +154,8 @@ CASES = {
     "merged_optional": Case(merged_optional),
     "totals_rows": Case(totals_rows, office=True),
     "notes_under": Case(notes_under),
+    "notes_three_cells": Case(notes_three_cells),
+    "township_subtotals": Case(township_subtotals),
     "blank_row": Case(blank_row),
     "other_county": Case(other_county, office=True),
     "renamed_sheet": Case(renamed_sheet, office=True),
@@ -256,6 +270,14 @@ def test_notes_typed_under_the_data(results: dict[str, pd.DataFrame]) -> None:
         ["第12–13行", "本表党员人数截至", "情况说明"],
         1,
     )
+
+
+def test_notes_spread_over_cells(results: dict[str, pd.DataFrame]) -> None:
+    check(results, "notes_three_cells", "支部名册", "layout.notes_row", ["第12行", "填表人"], 1)
+
+
+def test_many_subtotal_rows_are_one_finding(results: dict[str, pd.DataFrame]) -> None:
+    check(results, "township_subtotals", "支部名册", "layout.totals_row", ["第11–14行", "“小计”"], 1)
 
 
 def test_blank_row_splitting_the_data(results: dict[str, pd.DataFrame]) -> None:
