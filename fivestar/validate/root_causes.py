@@ -140,6 +140,8 @@ def other_county(ctx: _Ctx) -> None:
     county = ctx.sub.county_code
     known = ctx.registry.county_codes
     found: dict[str, dict[str, list[int]]] = {}
+    if not any(str(r["branch_code"] or "")[:6] not in ("", county) for r in ctx.recs):
+        return  # pasted rows always bring findings on their branch codes
     for spec, frame in _frames(ctx):
         if "branch_code" not in frame.columns:
             continue
