@@ -8,10 +8,11 @@ verdict never changes; a detector on data rows fires only when it explains an er
 
 Detectors, in order (a finding is explained by the first cause that claims it):
 another county's rows, a title row above the header, a repeated header row, totals
-rows, notes under the data, merged cells, blank rows splitting the data, rates pasted
-as fractions, and a renamed or deleted sheet. Each looks only at sheets that already
-have findings, except the merged-cell and blank-row checks (cheap: the sheet XML is
-searched for `mergeCell`, row numbers for gaps).
+rows, notes under the data, merged cells, a column left blank, rates pasted as
+fractions, and a renamed or deleted sheet. Each looks only at rows that already have
+findings, except the merged-cell check (cheap: the sheet XML is searched for
+`mergeCell`). A fully blank row inside the data is no mistake (submission.md: blank
+rows are ignored), so it is never reported.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from fivestar.config import Registry, Rulebook, SheetSpec
 from fivestar.findings import ERROR, WARNING, finding, make_findings
 from fivestar.ingest import layout
 from fivestar.validate.catalogue import text as rule_text
-from fivestar.validate.cell_wording import fmt_number
+from fivestar.validate.cell_wording import expected_text, fmt_number
 from fivestar.validate.inputs import Submission
 
 _TOTALS = re.compile(r"(总合计|合计|小计|总计|共计)")
@@ -292,27 +293,30 @@ def merged_cells(ctx: _Ctx) -> None:
         ctx.cause(idx, ERROR if rule == "layout.merged_cells" else WARNING, rule, msg, sheet=spec.sheet)
 
 
-def blank_rows(ctx: _Ctx) -> None:
-    """Blank rows between the header and the last data row (not before notes or totals)."""
+def empty_columns(ctx: _Ctx) -> None:
+    """A column left blank on every row (4 or more): one finding, not one per row."""
     for spec, frame in _frames(ctx):
         taken = {
             int(ctx.recs[i]["row"])
             for i in ctx.claimed
             if ctx.recs[i]["sheet"] == spec.sheet and not pd.isna(ctx.recs[i]["row"])
         }
-        rows = [int(r) for r in frame["_row"].tolist()]
-        last = max((r for r in rows if r not in taken), default=0)
-        gaps: list[int] = []
-        before = 1
-        for r in rows:
-            if r > last:
-                break
-            if r not in taken:  # blanks just above a row already explained belong to it
-                gaps.extend(range(before + 1, r))
-            before = r
-        if gaps:
-            msg = rule_text("layout.blank_row", rows=row_ranges(gaps))
-            ctx.cause(set(), WARNING, "layout.blank_row", msg, sheet=spec.sheet)
+        rows = {int(r) for r in frame["_row"].tolist()} - taken
+        if len(rows) < 4:
+            continue
+        for col in spec.columns:
+            blank = {
+                i
+                for i in ctx.free(spec.sheet)
+                if ctx.recs[i]["column_name"] == col.header
+                and ctx.recs[i]["rule"].endswith((".type.blank", ".required"))
+                and not pd.isna(ctx.recs[i]["row"])
+            }
+            if {int(ctx.recs[i]["row"]) for i in blank} != rows:
+                continue
+            rule = expected_text(spec.name, col) or "不能为空"
+            msg = rule_text("layout.empty_column", header=col.header, count=len(rows), rule=rule)
+            ctx.cause(blank, ERROR, "layout.empty_column", msg, sheet=spec.sheet, column_name=col.header)
 
 
 def rate_fractions(ctx: _Ctx) -> None:
@@ -394,7 +398,7 @@ DETECTORS = (
     totals_rows,
     notes_rows,
     merged_cells,
-    blank_rows,
+    empty_columns,
     rate_fractions,
     missing_sheets,
 )

@@ -61,11 +61,11 @@ LAYOUT_RULES: list[Rule] = [
         "注：本表数据截至11月30日",
     ),
     _row(
-        "layout.blank_row",
-        WARNING,
-        "第{rows}行是空行，把数据分成了几段：请删除空行，让数据连续排列",
-        "删除空行",
-        "（空行）",
+        "layout.empty_column",
+        ERROR,
+        "“{header}”整列都没有填写（{count}行）：每一行都要填写，{rule}",
+        "把整列填写完整",
+        "党员人数整列为空",
     ),
     _row(
         "layout.other_county",
