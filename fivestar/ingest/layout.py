@@ -55,9 +55,16 @@ def header_row(path: Path, sheet: str, headers: list[str], *, look: int = 20) ->
     """The row (1-based, > 1) among the first `look` rows holding most of `headers`, when
     row 1 does not; None when no row holds at least half of them."""
     name = actual_name(path, sheet)
-    if name is None or not headers:
-        return None
+    row = find_header(path, name, headers, look=look) if name else None
+    return row if row and row > 1 else None
+
+
+def find_header(path: Path, name: str, headers: list[str], *, look: int = 20) -> int | None:
+    """The row (1-based) among the first `look` rows of sheet `name` (as spelt in the
+    file) holding most of `headers`; None when no row holds at least half of them."""
     want = {cells.normalise_header(h) for h in headers}
+    if not want:
+        return None
     try:
         with pc.CalamineWorkbook.from_path(str(path)) as book:
             rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=look)
@@ -68,4 +75,4 @@ def header_row(path: Path, sheet: str, headers: list[str], *, look: int = 20) ->
         n = len(want & {cells.normalise_header(v) for v in row if not cells.is_blank(v)})
         if n > best_n:
             best, best_n = i, n
-    return best if best and best > 1 else None
+    return best

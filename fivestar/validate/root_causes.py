@@ -109,6 +109,13 @@ def row_ranges(rows: Iterable[int]) -> str:
     return "、".join(parts[:_LIST]) + (f"等{len(parts)}段" if len(parts) > _LIST else "")
 
 
+def column_list(headers: Iterable[str]) -> str:
+    """'“A”列' / '“A”“B”列' / '“A”“B”“C”等7列': the columns a cause is about."""
+    names = list(dict.fromkeys(headers))
+    shown = "".join(f"“{h}”" for h in names[:3])
+    return shown + (f"等{len(names)}列" if len(names) > 3 else "列")
+
+
 def _display_row(frame: pd.DataFrame, spec: SheetSpec, i: int) -> dict[str, str]:
     """A data row as the clerk typed it: the raw text of flagged cells, else the value."""
     out = {}
@@ -289,7 +296,7 @@ def merged_cells(ctx: _Ctx) -> None:
         refs = [m[0] for m in merges]
         ranges = "、".join(refs[:_LIST]) + (f"等{len(refs)}处" if len(refs) > _LIST else "")
         rule = "layout.merged_cells" if ctx.has_error(idx) else "layout.merged_cells_optional"
-        msg = rule_text(rule, columns="”“".join(headers), ranges=ranges)
+        msg = rule_text(rule, columns=column_list(headers), ranges=ranges)
         ctx.cause(idx, ERROR if rule == "layout.merged_cells" else WARNING, rule, msg, sheet=spec.sheet)
 
 
@@ -335,7 +342,7 @@ def rate_fractions(ctx: _Ctx) -> None:
             shown = float(first["value"])
         except ValueError:
             continue
-        columns = "”“".join(dict.fromkeys(ctx.recs[i]["column_name"] for i in pct))
+        columns = column_list(ctx.recs[i]["column_name"] for i in pct)
         msg = rule_text(
             "layout.rate_fractions",
             columns=columns,
@@ -367,6 +374,9 @@ def missing_sheets(ctx: _Ctx) -> None:
             if want in cells.normalise_header(n)
             or difflib.SequenceMatcher(None, want, cells.normalise_header(n)).ratio() >= 0.6
         ]
+        if not alike and spec is not None:  # any name, but the sheet's own header row
+            headers = [c.header for c in spec.columns]
+            alike = [n for n in names if layout.find_header(ctx.pw.path, n, headers) is not None]
         if alike:
             msg = rule_text("layout.sheet_renamed", sheet=rec["sheet"], found=alike[0])
             ctx.cause({i}, ERROR, "layout.sheet_renamed", msg, sheet=rec["sheet"], value=alike[0])

@@ -119,6 +119,10 @@ def renamed_sheet(wb: Any) -> None:
     wb["村指标"].title = "村指标(11月)"
 
 
+def renamed_to_sheet1(wb: Any) -> None:
+    wb["村指标"].title = "Sheet1"
+
+
 def deleted_vetoes(wb: Any) -> None:
     del wb["否决事项"]
 
@@ -164,6 +168,7 @@ CASES = {
     "blank_row": Case(blank_row),
     "other_county": Case(other_county, office=True),
     "renamed_sheet": Case(renamed_sheet, office=True),
+    "renamed_to_sheet1": Case(renamed_to_sheet1),
     "deleted_vetoes": Case(deleted_vetoes),
     "last_month": Case(last_month),
     "members_blank": Case(members_blank),
@@ -311,6 +316,17 @@ def test_renamed_sheet(results: dict[str, pd.DataFrame]) -> None:
         "村指标",
         "layout.sheet_renamed",
         ["找到了“村指标(11月)”", "改名为“村指标”"],
+        1,
+    )
+
+
+def test_sheet_renamed_to_anything_found_by_its_header(results: dict[str, pd.DataFrame]) -> None:
+    check(
+        results,
+        "renamed_to_sheet1",
+        "村指标",
+        "layout.sheet_renamed",
+        ["找到了“Sheet1”", "改名为“村指标”"],
         1,
     )
 

@@ -35,14 +35,14 @@ LAYOUT_RULES: list[Rule] = [
     _row(
         "layout.merged_cells",
         ERROR,
-        "“{columns}”列有合并单元格（{ranges}）：合并后只有第一行有值，请取消合并并在每一行都填写",
+        "{columns}有合并单元格（{ranges}）：合并后只有第一行有值，请取消合并并在每一行都填写",
         "取消合并单元格，每行都填写",
         "D2:D12合并",
     ),
     _row(
         "layout.merged_cells_optional",
         WARNING,
-        "“{columns}”列有合并单元格（{ranges}）：合并后只有第一行有值，请取消合并并在每一行都填写",
+        "{columns}有合并单元格（{ranges}）：合并后只有第一行有值，请取消合并并在每一行都填写",
         "取消合并单元格，每行都填写",
         "H2:H5合并",
     ),
@@ -77,7 +77,7 @@ LAYOUT_RULES: list[Rule] = [
     _row(
         "layout.rate_fractions",
         WARNING,
-        "“{columns}”列有{count}个单元格把百分比填成了小数（如{cell}为{shown}）：如实为{pct}%，请改填{pct}（填百分数，不要填小数）",
+        "{columns}有{count}个单元格把百分比填成了小数（如{cell}为{shown}）：如实为{pct}%，请改填{pct}（填百分数，不要填小数）",
         "把小数改为百分数",
         "0.778",
     ),
