@@ -256,7 +256,7 @@ FILE_COVER_RULES: list[Rule] = [
         "period",
         "这个文件是{period}的报表，本月应报的是{folder}：请用{folder}的报表重新上报（填报期间填{folder}）",
         "填写本次上报的月份",
-        "2026-10（目录为2026-11）",
+        "2026-10（本月为2026-11）",
         "rules",
         "compares the cover with the folder the file was submitted to",
         injector="period_mismatch",
