@@ -277,27 +277,43 @@ def notes_rows(ctx: _Ctx) -> None:
 
 
 def merged_cells(ctx: _Ctx) -> None:
+    """Vertically merged cells of the contract's columns whose covered cells read blank
+    (the reader sees only the top-left value). Merges whose covered cells kept their
+    values (LibreOffice can keep them) lose nothing and are not reported."""
     for spec, frame in _frames(ctx):
         merges = layout.vertical_merges(ctx.pw.path, spec.sheet)
-        data = set(_row_index(frame))
-        merges = [m for m in merges if any(r in data for r in range(m[2], m[3] + 1))]
         if not merges:
             continue
-        inside = {(letter, r) for _, letter, lo, hi in merges for r in range(lo + 1, hi + 1)}
+        at = _row_index(frame)
+        by_letter = {v: k for k, v in ctx.pw.letters.get(spec.name, {}).items()}
+        lost = []
+        for m in merges:
+            key = by_letter.get(m[1])
+            covered = [at[r] for r in range(m[2] + 1, m[3] + 1) if r in at]
+            if key is None or key not in frame.columns:
+                continue
+            if (
+                not covered and m[2] in at or any(_blank(frame[key].iat[i]) for i in covered)
+            ):  # covered rows fully blank: skipped by the reader
+                lost.append(m)
+        if not lost:
+            continue
+        inside = {(letter, r) for _, letter, lo, hi in lost for r in range(lo + 1, hi + 1)}
         idx = set()
         for i in ctx.free(spec.sheet):
             m = re.match(r"^([A-Z]+)([0-9]+)$", ctx.recs[i]["cell"] or "")
             if m and (m.group(1), int(m.group(2))) in inside:
                 idx.add(i)
-        by_letter = {v: k for k, v in ctx.pw.letters.get(spec.name, {}).items()}
-        headers = dict.fromkeys(
-            spec.column(by_letter[m[1]]).header if m[1] in by_letter else m[1] for m in merges
-        )
-        refs = [m[0] for m in merges]
+        headers = [spec.column(by_letter[m[1]]).header for m in lost]
+        refs = [m[0] for m in lost]
         ranges = "、".join(refs[:_LIST]) + (f"等{len(refs)}处" if len(refs) > _LIST else "")
         rule = "layout.merged_cells" if ctx.has_error(idx) else "layout.merged_cells_optional"
         msg = rule_text(rule, columns=column_list(headers), ranges=ranges)
         ctx.cause(idx, ERROR if rule == "layout.merged_cells" else WARNING, rule, msg, sheet=spec.sheet)
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (pd.api.types.is_scalar(v) and pd.isna(v)) or cells.is_blank(v)
 
 
 def empty_columns(ctx: _Ctx) -> None:

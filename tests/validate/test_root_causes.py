@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -74,6 +75,13 @@ def merged_township(wb: Any) -> None:
 
 def merged_optional(wb: Any) -> None:
     wb["村指标"].merge_cells("B2:B3")  # 支部名称 may be blank there: nothing else complains
+
+
+def merged_values_kept(wb: Any) -> None:
+    ws = wb["支部名册"]  # merged, but every covered cell still holds its value (as LibreOffice may keep)
+    ws.merge_cells("D2:D5")
+    for r in range(3, 6):
+        ws._cells[(r, 4)] = openpyxl.cell.cell.Cell(ws, row=r, column=4, value="城关镇")
 
 
 def totals_rows(wb: Any) -> None:
@@ -161,6 +169,7 @@ CASES = {
     "repeated_header": Case(repeated_header),
     "merged_township": Case(merged_township, office=True),
     "merged_optional": Case(merged_optional),
+    "merged_values_kept": Case(merged_values_kept),
     "totals_rows": Case(totals_rows, office=True),
     "notes_under": Case(notes_under),
     "notes_three_cells": Case(notes_three_cells),
@@ -265,6 +274,10 @@ def test_merged_township_cells(results: dict[str, pd.DataFrame]) -> None:
 def test_merged_optional_column_is_a_warning(results: dict[str, pd.DataFrame]) -> None:
     f = check(results, "merged_optional", "村指标", "layout.merged_cells_optional", ["支部名称", "B2:B3"], 1)
     assert f["severity"] == "warning"  # accepted as before: only the merged name is lost
+
+
+def test_merged_cells_that_kept_their_values_lose_nothing(results: dict[str, pd.DataFrame]) -> None:
+    assert len(results["merged_values_kept"]) == 0, results["merged_values_kept"].to_string()
 
 
 def test_totals_rows(results: dict[str, pd.DataFrame]) -> None:
@@ -379,7 +392,7 @@ def test_rates_pasted_as_fractions(results: dict[str, pd.DataFrame]) -> None:
 
 
 def test_verdicts_stay(results: dict[str, pd.DataFrame]) -> None:
-    accepted = {"clean", "blank_row", "rate_fractions", "merged_optional"}
+    accepted = {"clean", "blank_row", "rate_fractions", "merged_optional", "merged_values_kept"}
     for name, df in results.items():
         assert (status_of(df).value != "rejected") == (name in accepted), name
 
