@@ -36,12 +36,12 @@ def actual_name(path: Path, sheet: str) -> str | None:
 def vertical_merges(path: Path, sheet: str) -> list[tuple[str, str, int, int]]:
     """Merged ranges spanning more than one row below the header: (A1 range, column
     letters of the first column, first row, last row)."""
-    name = actual_name(path, sheet)
-    if name is None:
-        return []
+    want = cells.normalise_header(sheet)
     try:
-        refs = XlsxParts(path).merged_ranges(name)
-    except Exception:
+        parts = XlsxParts(path)  # one parse of the workbook part for the name and the ranges
+        name = next((n for n in parts.sheet_parts() if cells.normalise_header(n) == want), None)
+        refs = parts.merged_ranges(name) if name is not None else []
+    except Exception:  # a broken workbook part: the reader has reported it already
         return []
     out = []
     for ref in refs:
