@@ -12,72 +12,32 @@ rows, notes under the data, merged cells, a column left blank, rates pasted as
 fractions, and a renamed or deleted sheet. Each looks only at rows that already have
 findings, except the merged-cell check (cheap: the sheet XML is searched for
 `mergeCell`). A fully blank row inside the data is no mistake (submission.md: blank
-rows are ignored), so it is never reported.
+rows are ignored), so it is never reported. The row detectors are in
+`cause_rows.py`, the shared state in `cause_context.py`.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from fivestar import cells
-from fivestar.config import Registry, Rulebook, SheetSpec
+from fivestar.config import Registry, Rulebook
 from fivestar.findings import ERROR, WARNING, finding, make_findings
 from fivestar.ingest import layout
 from fivestar.validate.catalogue import text as rule_text
-from fivestar.validate.cell_wording import expected_text, fmt_number
+from fivestar.validate.cause_context import LIST, Ctx, blank, column_list, frames, row_index, row_ranges
+from fivestar.validate.cause_rows import empty_columns, notes_rows, repeated_header, totals_rows
+from fivestar.validate.cell_wording import fmt_number
 from fivestar.validate.inputs import Submission
-
-_TOTALS = re.compile(r"(总合计|合计|小计|总计|共计)")
-_CODE = re.compile(r"^\d{12}$")
-_LIST = 6  # ranges and rows named in one message; the rest as "等N处"
-
-
-@dataclass
-class _Ctx:
-    sub: Submission
-    rb: Rulebook
-    registry: Registry
-    recs: list[dict[str, Any]]
-    claimed: set[int] = field(default_factory=set)
-    out: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def pw(self) -> Any:
-        return self.sub.parsed
-
-    def specs(self) -> Iterable[SheetSpec]:
-        return self.rb.sheets.values()
-
-    def free(self, sheet: str) -> list[int]:
-        return [i for i, r in enumerate(self.recs) if i not in self.claimed and r["sheet"] == sheet]
-
-    def rows_with_findings(self, sheet: str) -> set[int]:
-        return {int(self.recs[i]["row"]) for i in self.free(sheet) if not pd.isna(self.recs[i]["row"])}
-
-    def on_rows(self, sheet: str, rows: set[int]) -> set[int]:
-        return {
-            i
-            for i in self.free(sheet)
-            if not pd.isna(self.recs[i]["row"]) and int(self.recs[i]["row"]) in rows
-        }
-
-    def has_error(self, idx: set[int]) -> bool:
-        return any(self.recs[i]["severity"] == ERROR for i in idx)
-
-    def cause(self, idx: set[int], severity: str, rule: str, message: str, **kw: Any) -> None:
-        self.claimed |= idx
-        self.out.append(finding(severity, rule, message, file_key=self.pw.file_key, **kw))
 
 
 def apply(df: pd.DataFrame, sub: Submission, rb: Rulebook, registry: Registry) -> pd.DataFrame:
     """The findings of one file with root causes first and their symptoms dropped."""
-    ctx = _Ctx(sub, rb, registry, df.to_dict("records"))
+    ctx = Ctx(sub, rb, registry, df.to_dict("records"))
     for detect in DETECTORS:
         detect(ctx)
     if not ctx.out:
@@ -97,60 +57,13 @@ def unnamed_file(file_key: str, file_name: str, code: str, county: str) -> dict[
 
 
 # ---- helpers ---------------------------------------------------------------------------
-def row_ranges(rows: Iterable[int]) -> str:
-    """[42, 43, 44, 50] → '42–44、50' (the first few runs, then 等)."""
-    runs: list[tuple[int, int]] = []
-    for r in sorted(set(rows)):
-        if runs and r == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], r)
-        else:
-            runs.append((r, r))
-    parts = [f"{a}–{b}" if b > a else str(a) for a, b in runs]
-    return "、".join(parts[:_LIST]) + (f"等{len(parts)}段" if len(parts) > _LIST else "")
-
-
-def column_list(headers: Iterable[str]) -> str:
-    """'“A”列' / '“A”“B”列' / '“A”“B”“C”等7列': the columns a cause is about."""
-    names = list(dict.fromkeys(headers))
-    shown = "".join(f"“{h}”" for h in names[:3])
-    return shown + (f"等{len(names)}列" if len(names) > 3 else "列")
-
-
-def _display_row(frame: pd.DataFrame, spec: SheetSpec, i: int) -> dict[str, str]:
-    """A data row as the clerk typed it: the raw text of flagged cells, else the value."""
-    out = {}
-    for col in spec.columns:
-        raw = frame[f"{col.key}__raw"].iat[i] if f"{col.key}__raw" in frame.columns else None
-        v = (
-            raw
-            if raw is not None and not (isinstance(raw, float) and pd.isna(raw))
-            else frame[col.key].iat[i]
-        )
-        out[col.key] = (
-            "" if cells.is_blank(v) or (pd.api.types.is_scalar(v) and pd.isna(v)) else cells.display(v)
-        )
-    return out
-
-
-def _row_index(frame: pd.DataFrame) -> dict[int, int]:
-    return {int(r): i for i, r in enumerate(frame["_row"].tolist())}
-
-
-def _frames(ctx: _Ctx) -> Iterable[tuple[SheetSpec, pd.DataFrame]]:
-    for spec in ctx.specs():
-        frame = ctx.pw.frames.get(spec.name)
-        if frame is not None and len(frame):
-            yield spec, frame
-
-
-# ---- detectors -------------------------------------------------------------------------
-def other_county(ctx: _Ctx) -> None:
+def other_county(ctx: Ctx) -> None:
     county = ctx.sub.county_code
     known = ctx.registry.county_codes
     found: dict[str, dict[str, list[int]]] = {}
     if not any(str(r["branch_code"] or "")[:6] not in ("", county) for r in ctx.recs):
         return  # pasted rows always bring findings on their branch codes
-    for spec, frame in _frames(ctx):
+    for spec, frame in frames(ctx):
         if "branch_code" not in frame.columns:
             continue
         codes = frame["branch_code"].astype("string").fillna("")
@@ -160,7 +73,7 @@ def other_county(ctx: _Ctx) -> None:
             found.setdefault(str(p), {})[spec.sheet] = [int(r) for r in rows]
     for code, by_sheet in found.items():
         # Pasted rows: a block under the county's own, or many; one stray code is a typo.
-        last = {spec.sheet: int(frame["_row"].max()) for spec, frame in _frames(ctx)}
+        last = {spec.sheet: int(frame["_row"].max()) for spec, frame in frames(ctx)}
         trailing = all(
             rows == list(range(last[s] - len(rows) + 1, last[s] + 1)) for s, rows in by_sheet.items()
         )
@@ -180,7 +93,7 @@ def other_county(ctx: _Ctx) -> None:
         ctx.cause(idx, ERROR, "layout.other_county", msg, sheet=next(iter(by_sheet)), value=code)
 
 
-def header_row(ctx: _Ctx) -> None:
+def header_row(ctx: Ctx) -> None:
     for spec in ctx.specs():
         idx = {
             i
@@ -198,93 +111,15 @@ def header_row(ctx: _Ctx) -> None:
         ctx.cause(idx, ERROR, "layout.header_row", msg, sheet=spec.sheet)
 
 
-def _row_detector(ctx: _Ctx, rule: str, test: Any, *, one_each: bool) -> None:
-    """Rows with findings whose typed text passes `test(spec, values) -> label | None`."""
-    for spec, frame in _frames(ctx):
-        at = _row_index(frame)
-        hits: dict[int, str] = {}
-        for r in sorted(ctx.rows_with_findings(spec.sheet)):
-            if r in at:
-                label = test(spec, _display_row(frame, spec, at[r]))
-                if label:
-                    hits[r] = label
-        if not hits or not ctx.has_error(ctx.on_rows(spec.sheet, set(hits))):
-            continue
-        groups = [[r] for r in hits] if one_each and len(hits) <= 3 else [list(hits)]
-        for rows in groups:
-            idx = ctx.on_rows(spec.sheet, set(rows))
-            msg = rule_text(rule, rows=row_ranges(rows), label=hits[rows[0]])
-            ctx.cause(idx, ERROR, rule, msg, sheet=spec.sheet)
-
-
-def _is_header(spec: SheetSpec, values: dict[str, str]) -> str | None:
-    same = sum(
-        cells.normalise_header(values[c.key]) == cells.normalise_header(c.header) for c in spec.columns
-    )
-    return "表头" if same >= max(2, len(spec.columns) // 2) else None
-
-
-def _is_totals(spec: SheetSpec, values: dict[str, str]) -> str | None:
-    """A row without a branch code whose short label says 合计 / 城关镇小计 / 总计."""
-    if _CODE.match(values.get("branch_code", "")):
-        return None
-    for v in values.values():
-        text = cells.normalise_header(v)
-        m = _TOTALS.search(text) if len(text) <= 15 else None
-        if m:
-            return m.group(1)
-    return None
-
-
-def repeated_header(ctx: _Ctx) -> None:
-    _row_detector(ctx, "layout.repeated_header", _is_header, one_each=False)
-
-
-def totals_rows(ctx: _Ctx) -> None:
-    _row_detector(ctx, "layout.totals_row", _is_totals, one_each=True)
-
-
-def notes_rows(ctx: _Ctx) -> None:
-    """Trailing rows with few cells and no valid branch code: notes under the data."""
-    notes_sheet = ctx.rb.sheets["explanations"].sheet if "explanations" in ctx.rb.sheets else ""
-    for spec, frame in _frames(ctx):
-        if "branch_code" not in frame.columns:
-            continue
-        taken = {
-            int(ctx.recs[i]["row"])
-            for i in ctx.claimed
-            if ctx.recs[i]["sheet"] == spec.sheet and not pd.isna(ctx.recs[i]["row"])
-        }
-        rows: list[int] = []
-        texts: list[str] = []
-        for i in range(len(frame) - 1, -1, -1):
-            r = int(frame["_row"].iat[i])
-            if r in taken:
-                continue
-            values = _display_row(frame, spec, i)
-            filled = [v for v in values.values() if v]
-            if _CODE.match(values.get("branch_code", "")) or len(filled) > max(3, len(spec.columns) // 2):
-                break
-            rows.append(r)
-            texts.append(filled[0] if filled else "")
-        idx = ctx.on_rows(spec.sheet, set(rows))
-        if not rows or not ctx.has_error(idx):
-            continue
-        text = next((t for t in reversed(texts) if t), "")
-        text = text[:20] + ("…" if len(text) > 20 else "")
-        msg = rule_text("layout.notes_row", rows=row_ranges(rows), text=text, notes_sheet=notes_sheet)
-        ctx.cause(idx, ERROR, "layout.notes_row", msg, sheet=spec.sheet)
-
-
-def merged_cells(ctx: _Ctx) -> None:
+def merged_cells(ctx: Ctx) -> None:
     """Vertically merged cells of the contract's columns whose covered cells read blank
     (the reader sees only the top-left value). Merges whose covered cells kept their
     values (LibreOffice can keep them) lose nothing and are not reported."""
-    for spec, frame in _frames(ctx):
+    for spec, frame in frames(ctx):
         merges = layout.vertical_merges(ctx.pw.path, spec.sheet)
         if not merges:
             continue
-        at = _row_index(frame)
+        at = row_index(frame)
         by_letter = {v: k for k, v in ctx.pw.letters.get(spec.name, {}).items()}
         lost = []
         for m in merges:
@@ -292,9 +127,8 @@ def merged_cells(ctx: _Ctx) -> None:
             covered = [at[r] for r in range(m[2] + 1, m[3] + 1) if r in at]
             if key is None or key not in frame.columns:
                 continue
-            if (
-                not covered and m[2] in at or any(_blank(frame[key].iat[i]) for i in covered)
-            ):  # covered rows fully blank: skipped by the reader
+            # Covered rows left fully blank are skipped by the reader: lost as well.
+            if (not covered and m[2] in at) or any(blank(frame[key].iat[i]) for i in covered):
                 lost.append(m)
         if not lost:
             continue
@@ -306,43 +140,13 @@ def merged_cells(ctx: _Ctx) -> None:
                 idx.add(i)
         headers = [spec.column(by_letter[m[1]]).header for m in lost]
         refs = [m[0] for m in lost]
-        ranges = "、".join(refs[:_LIST]) + (f"等{len(refs)}处" if len(refs) > _LIST else "")
+        ranges = "、".join(refs[:LIST]) + (f"等{len(refs)}处" if len(refs) > LIST else "")
         rule = "layout.merged_cells" if ctx.has_error(idx) else "layout.merged_cells_optional"
         msg = rule_text(rule, columns=column_list(headers), ranges=ranges)
         ctx.cause(idx, ERROR if rule == "layout.merged_cells" else WARNING, rule, msg, sheet=spec.sheet)
 
 
-def _blank(v: Any) -> bool:
-    return v is None or (pd.api.types.is_scalar(v) and pd.isna(v)) or cells.is_blank(v)
-
-
-def empty_columns(ctx: _Ctx) -> None:
-    """A column left blank on every row (4 or more): one finding, not one per row."""
-    for spec, frame in _frames(ctx):
-        taken = {
-            int(ctx.recs[i]["row"])
-            for i in ctx.claimed
-            if ctx.recs[i]["sheet"] == spec.sheet and not pd.isna(ctx.recs[i]["row"])
-        }
-        rows = {int(r) for r in frame["_row"].tolist()} - taken
-        if len(rows) < 4:
-            continue
-        for col in spec.columns:
-            blank = {
-                i
-                for i in ctx.free(spec.sheet)
-                if ctx.recs[i]["column_name"] == col.header
-                and ctx.recs[i]["rule"].endswith((".type.blank", ".required"))
-                and not pd.isna(ctx.recs[i]["row"])
-            }
-            if {int(ctx.recs[i]["row"]) for i in blank} != rows:
-                continue
-            rule = expected_text(spec.name, col) or "不能为空"
-            msg = rule_text("layout.empty_column", header=col.header, count=len(rows), rule=rule)
-            ctx.cause(blank, ERROR, "layout.empty_column", msg, sheet=spec.sheet, column_name=col.header)
-
-
-def rate_fractions(ctx: _Ctx) -> None:
+def rate_fractions(ctx: Ctx) -> None:
     for spec in ctx.specs():
         free = ctx.free(spec.sheet)
         pct = [i for i in free if ctx.recs[i]["rule"].endswith(".format.pct_decimal")]
@@ -372,7 +176,7 @@ def rate_fractions(ctx: _Ctx) -> None:
         )
 
 
-def missing_sheets(ctx: _Ctx) -> None:
+def missing_sheets(ctx: Ctx) -> None:
     names = None
     contract = {cells.normalise_header(s.sheet) for s in ctx.specs()} | {
         cells.normalise_header(ctx.rb.cover_sheet)
@@ -401,7 +205,7 @@ def missing_sheets(ctx: _Ctx) -> None:
             ctx.cause({i}, ERROR, "layout.empty_sheet_deleted", msg, sheet=rec["sheet"])
 
 
-def other_period(ctx: _Ctx) -> None:
+def other_period(ctx: Ctx) -> None:
     """Last month's file sent again: the cover's period explains the dates of that month."""
     for i, rec in enumerate(ctx.recs):
         if rec["rule"] != "cover.period.folder" or not rec["value"]:
