@@ -247,6 +247,7 @@ def digest_message(
     deferred: int = 0,
     notice: str = "",
     sections: Mapping[str, list[str]] | None = None,
+    unnamed: list[dict] | None = None,
 ) -> Message:
     """Run summary for IT staff.
 
@@ -257,7 +258,9 @@ def digest_message(
     deferred: deliveries left for the next run because the run's alert time budget ran out;
     notice: a warning line shown first (e.g. the raw folder is empty past the deadline);
     sections: more titled lists shown after the rejected versions (fivestar.alerts.closed:
-    missing and late counties, files that arrived for a closed month).
+    missing and late counties, files that arrived for a closed month);
+    unnamed: versions whose file name had no county code (county_code, county_name,
+    file_name), taken for the county their cover or name showed.
     """
     given_up = list(given_up or [])
     missing = list(missing_counties or [])
@@ -298,6 +301,15 @@ def digest_message(
     if missing_counties is not None:
         section(
             "未报送的县", [f"{d.get('county_code', '')} {d.get('county_name', '')}".strip() for d in missing]
+        )
+    if unnamed:
+        section(
+            "文件名缺少县代码（已按文件内容识别并审核）",
+            [
+                f"{d.get('county_code', '')} {d.get('county_name', '')}：{d.get('file_name', '')}，"
+                f"应命名为{d.get('county_code', '')}_{d.get('file_name', '')}"
+                for d in unnamed
+            ],
         )
     section("通知发送失败", [delivery(d) for d in failed_deliveries])
     if given_up:

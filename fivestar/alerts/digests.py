@@ -106,6 +106,11 @@ def run_digests(
             run_id=outcome.run_id,
             given_up=[r for r in outcome.given_up if str(r.get("period")) == per],
             deferred=outcome.deferred_by_period.get(per, 0),
+            unnamed=[
+                {**r, "county_name": registry.county_name(r["county_code"]) or ""}
+                for r in rows
+                if r.get("file_name") and not str(r["file_name"]).startswith(str(r["county_code"]))
+            ],
             notice=(
                 f"原始数据目录中没有任何报表，而 {per} 的报送截止时间已过；请检查数据目录设置（FIVESTAR_RAW_DIR）是否正确"
                 if per == overdue

@@ -23,6 +23,7 @@ import os
 import re
 import stat
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import pandas as pd
 
 from fivestar.cells import mask_ids_in
 from fivestar.filemodes import private_dir, private_file, private_modes
+from fivestar.ingest.naming import county_of_unnamed, suggested_name
 
 log = logging.getLogger("fivestar.ingest")
 
@@ -130,12 +132,16 @@ def discover(
     force: bool = False,
     now: float | None = None,
     settle: float = 0.0,
+    county_names: Mapping[str, str] | None = None,
 ) -> Discovery:
     """known: county_code, period, version, file_sha256 of recorded versions.
 
     now (epoch seconds; default the clock) and settle: a file modified less than `settle`
     seconds before `now` is left for a later run (Discovery.waiting). A file that cannot
     be read (an I/O error) is that county's failure (Discovery.failed), never the run's.
+    county_names (code → registered name): a file named without a county code is taken
+    for the one county its cover code or its name shows (fivestar.ingest.naming); when
+    none or several are found it stays unrecognised, with the name to use when one is.
     """
     now = time.time() if now is None else now
     out = Discovery()
@@ -176,10 +182,27 @@ def discover(
                 continue
             except OSError as exc:
                 lstat_error = exc
-            if (st is not None and not stat.S_ISREG(st.st_mode)) or not m or m.group(1) not in county_codes:
+            code = m.group(1) if m else None
+            workbook = f.suffix.lower() in (".xlsx", ".xlsm", ".xls")
+            if (
+                st is not None
+                and stat.S_ISREG(st.st_mode)
+                and not m
+                and workbook
+                and county_names is not None
+            ):
+                code, seen = county_of_unnamed(f, county_codes, county_names)
+                if code is None:
+                    log.warning(
+                        "%s: no county code in the file name; counties found: %s", rel, seen or "none"
+                    )
+                    hint = "、".join(f"{c}（请改名为{suggested_name(c, printable(name))}）" for c in seen)
+                    out.unrecognised.append(f"{rel}（文件名缺少县代码，可能是{hint}）" if seen else rel)
+                    continue
+                log.warning("%s: no county code in the file name; taken as county %s", rel, code)
+            if (st is not None and not stat.S_ISREG(st.st_mode)) or code is None or code not in county_codes:
                 out.unrecognised.append(rel)
                 continue
-            code = m.group(1)
             if county and code != county:
                 continue
             if st is not None and not settled(st, now, settle):

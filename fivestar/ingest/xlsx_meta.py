@@ -37,6 +37,8 @@ DEFAULT_MAX_CELLS_PER_SHEET = 10_000_000
 # Quoted text ("%") and escaped characters (\%) in a number format are literals, not percent.
 _FMT_LITERALS = re.compile(r'"[^"]*"|\\.')
 
+_MERGE_REF = re.compile(rb"""<(?:\w+:)?mergeCell\b[^>]*?\bref=["']([A-Z]+[0-9]+:[A-Z]+[0-9]+)["']""")
+
 
 def is_percent_format(code: str) -> bool:
     """True when a number format scales by 100 (0%, 0.0%); not for a literal "%" sign."""
@@ -165,6 +167,13 @@ class XlsxParts:
                 if r:
                     out.add((int(r.group(2)), r.group(1).decode()))
         return out
+
+    def merged_ranges(self, sheet_name: str) -> list[str]:
+        """The merged ranges of a sheet as written ('D2:D12'), in file order."""
+        xml = self._sheet_xml(sheet_name)
+        if b"mergeCell" not in xml:
+            return []
+        return [m.group(1).decode() for m in _MERGE_REF.finditer(xml)]
 
     def formula_cells_without_value(self, sheet_name: str) -> set[tuple[int, str]]:
         return {k for k, v in self.cell_problems(sheet_name).items() if v is None}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fivestar.context import RunContext
 from fivestar.feedback.stage import FeedbackJob, write_feedback_many
+from fivestar.findings import make_findings
 from fivestar.ingest.discover import FileVersion, archive_many
 from fivestar.ingest.files import read_file, reader_state, unread_file
 from fivestar.pipeline.derive_stage import DeriveAhead
@@ -26,6 +27,7 @@ from fivestar.validate.batch import rules_after_read, validate_period
 from fivestar.validate.gx_runner import gx_context
 from fivestar.validate.inputs import Prior, Submission
 from fivestar.validate.priors import load_priors
+from fivestar.validate.root_causes import unnamed_file
 
 log = logging.getLogger("fivestar.pipeline")
 
@@ -79,6 +81,12 @@ def read_period(
 def validate_files(ctx: RunContext, files: list[ReadFile], priors: dict[str, Prior]) -> list[Checked]:
     subs = [Submission(f.parsed, f.version.county_code, f.version.period, f.version.version) for f in files]
     findings = validate_period(subs, ctx.rulebook, ctx.registry, priors)
+    for f in files:  # taken from its cover or county name: the county is told how to name it
+        fv = f.version
+        if not fv.file_name.startswith(fv.county_code):
+            name = ctx.registry.county_name(fv.county_code) or ""
+            extra = unnamed_file(fv.sha256, fv.file_name, fv.county_code, name)
+            findings[fv.sha256] = make_findings([extra, *findings[fv.sha256].to_dict("records")])
     return [Checked(f, findings[f.version.sha256]) for f in files]
 
 

@@ -51,6 +51,7 @@ def find(ctx: RunContext, params: RunParams, now: dt.datetime) -> Discovery:
         force=params.force,
         now=max(now.timestamp(), time.time()),
         settle=ctx.settings.settle_seconds,
+        county_names=dict(zip(ctx.registry.counties["code"], ctx.registry.counties["name"], strict=True)),
     )
     return apply_closing(ctx, found, params)
 

@@ -21,11 +21,11 @@ from fivestar import cells
 from fivestar.config import Registry, Rulebook, load_validation_thresholds
 from fivestar.findings import ERROR, WARNING, finding, make_findings
 from fivestar.ingest.read import ParsedWorkbook
-from fivestar.validate import rules
-from fivestar.validate.cell_wording import issue_message, warn_message
+from fivestar.validate import root_causes, rules
+from fivestar.validate.cell_wording import expected_text, issue_message, warn_message
 from fivestar.validate.gx_runner import run_suites
 from fivestar.validate.inputs import Prior, Submission
-from fivestar.validate.suites import TYPE_TEXT, UNIQUE_SUFFIX, suites_for
+from fivestar.validate.suites import UNIQUE_SUFFIX, suites_for
 
 
 def validate_period(
@@ -71,7 +71,8 @@ def validate_period(
         df = df.drop_duplicates(
             subset=["severity", "sheet", "cell", "column_name", "rule", "value"]
         ).reset_index(drop=True)
-        frames[pw.file_key] = rules.apply_explanations(df, pw, rb)
+        df = rules.apply_explanations(df, pw, rb)
+        frames[pw.file_key] = root_causes.apply(df, s, rb, registry)
     return frames
 
 
@@ -225,7 +226,7 @@ def _failure_to_finding(
     if rec["kind"] == "issue":
         code = row[rec["column"] + "__issue"]
         shown = raw or ""
-        msg = issue_message(code, col.header, shown, TYPE_TEXT.get(col.type, ""))
+        msg = issue_message(code, col.header, shown, expected_text(rec["sheet_key"], col))
         rule = rec["rule"] + "." + code
     elif rec["kind"] == "warn":
         code = row[rec["column"] + "__warn"]

@@ -322,3 +322,26 @@ def test_archive_and_feedback_are_private_whatever_the_umask(
     assert feedback_dirs == {dir_mode}
     assert feedback_files == {file_mode}
     assert len([f for f in (processed / "feedback").rglob("*") if f.is_file()]) == 6  # xlsx + html each
+
+
+# ----------------------------------------------------------------------------- no county code in the name
+def test_a_file_named_without_county_code_is_processed_for_its_county(
+    make_province: Callable[..., Province],  # noqa: F811
+    prefect_api: str,  # noqa: F811
+    receiver: tuple[int, list[dict[str, Any]]],
+) -> None:
+    """Issue 15: `安阳县11月五星支部报表(修改版).xlsx` is taken for 410523 (its cover's code and
+    its registered name agree), validated with a warning saying how to name it, and listed
+    in the IT digest."""
+    port, bodies = receiver
+    p = make_province(FIVESTAR_IT_ALERT_WEBHOOK=f"http://127.0.0.1:{port}/it")
+    unnamed = _file(p, B).with_name(f"{COUNTIES[B]}11月五星支部报表(修改版).xlsx")
+    _file(p, B).rename(unnamed)
+    result = run_flow()
+    rows = {r["county_code"]: r for r in result["summary"]}
+    assert rows[B]["status"] == "accepted_with_warnings", rows
+    assert p.statuses() == {A: "accepted", B: "accepted_with_warnings", C: "accepted"}
+    ((message,),) = p.query("SELECT message FROM dq_issue WHERE rule = 'file.name_without_code'")
+    assert f"以后请把文件命名为“{B}_{unnamed.name}”" in message
+    digest = json.dumps([b["json"] for b in bodies if b["path"] == "/it"], ensure_ascii=False)
+    assert "文件名缺少县代码" in digest and f"应命名为{B}_{unnamed.name}" in digest

@@ -949,6 +949,7 @@ def test_report_output_unchanged(province: Province, tmp_path: Path) -> None:
     folds behind the charts, the change and near-miss lists show their top 20 with a count
     line, CSS lets tables wrap to fit 1280 px, and 主要问题 names where a problem is (sheet,
     column) instead of a rule id (HTML and XLSX column B of that sheet); no number changed.
+    Issue 15: the rate-as-fraction message says what to write (如实为75%，请改填75).
     """
     import gzip
     import json

@@ -901,6 +901,9 @@ ELSEWHERE = {
     "file.missing_sheet": "ingest/test_ingest.py",
     "file.duplicate_column": "ingest/test_ingest.py",
     "{sheet}.extra_column": "ingest/test_ingest.py",
+    # Structural mistakes of a clerk, one workbook each (issue 15: root causes first).
+    **{r.id: "validate/test_root_causes.py" for r in catalogue.RULES if r.id.startswith("layout.")},
+    "file.name_without_code": "validate/test_root_causes.py",
 }
 
 

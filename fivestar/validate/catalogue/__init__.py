@@ -37,10 +37,11 @@ from typing import Any
 
 from fivestar.validate.catalogue.columns import COLUMN_RULES
 from fivestar.validate.catalogue.file_cover import FILE_COVER_RULES
+from fivestar.validate.catalogue.layout import LAYOUT_RULES
 from fivestar.validate.catalogue.rule import ERROR, WARNING, Rule
 from fivestar.validate.catalogue.sheets import SHEET_RULES
 
-RULES: list[Rule] = [*FILE_COVER_RULES, *COLUMN_RULES, *SHEET_RULES]
+RULES: list[Rule] = [*FILE_COVER_RULES, *COLUMN_RULES, *SHEET_RULES, *LAYOUT_RULES]
 
 
 def pattern(rule_id: str) -> re.Pattern[str]:
