@@ -43,9 +43,35 @@ def apply(df: pd.DataFrame, sub: Submission, rb: Rulebook, registry: Registry) -
     if not ctx.out:
         return df
     keep = [r for i, r in enumerate(ctx.recs) if i not in ctx.claimed]
-    res = make_findings([*ctx.out, *keep])
+    res = make_findings([*fold_repeats(ctx.out), *keep])
     res["file_key"] = sub.parsed.file_key
     return res
+
+
+def fold_repeats(causes: list[dict[str, Any]], most: int = 3) -> list[dict[str, Any]]:
+    """One habit, one finding: a cause found on more than `most` sheets (a title row typed
+    above every header) becomes one whole-file finding naming the sheets, its first
+    occurrence as the example; worst severity kept, so the verdict is unchanged."""
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for c in causes:
+        by_rule.setdefault(c["rule"], []).append(c)
+    out = []
+    for rule, group in by_rule.items():
+        if len(group) <= most:
+            out += group
+            continue
+        sheets = list(dict.fromkeys(str(c["sheet"]) for c in group if c["sheet"]))
+        first = group[0]
+        msg = rule_text(
+            "layout.same_on_sheets",
+            count=len(sheets),
+            sheets="、".join(sheets),
+            first=first["sheet"],
+            example=first["message"],
+        )
+        severity = ERROR if any(c["severity"] == ERROR for c in group) else WARNING
+        out.append(finding(severity, "layout.same_on_sheets", msg, file_key=first["file_key"], value=rule))
+    return out
 
 
 def unnamed_file(file_key: str, file_name: str, code: str, county: str) -> dict[str, Any]:

@@ -60,6 +60,12 @@ def title_row(wb: Any) -> None:
     wb["村指标"]["A1"] = "浚县2026年11月五星支部村指标"
 
 
+def title_every_sheet(wb: Any) -> None:
+    for ws in wb.worksheets[1:]:  # every data sheet after the cover
+        ws.insert_rows(1)
+        ws["A1"] = f"浚县2026年11月{ws.title}"
+
+
 def repeated_header(wb: Any) -> None:
     ws = wb["支部名册"]
     ws.insert_rows(5)
@@ -166,6 +172,7 @@ def rate_fractions(wb: Any) -> None:
 CASES = {
     "clean": Case(lambda wb: None, office=True),
     "title_row": Case(title_row, office=True),
+    "title_every_sheet": Case(title_every_sheet, office=True),
     "repeated_header": Case(repeated_header),
     "merged_township": Case(merged_township, office=True),
     "merged_optional": Case(merged_optional),
@@ -253,6 +260,15 @@ def test_clean_file_after_office_has_no_findings(results: dict[str, pd.DataFrame
 def test_title_row_above_header(results: dict[str, pd.DataFrame]) -> None:
     f = check(results, "title_row", "村指标", "layout.header_row", ["第2行找到", "删除", "第1行"], 1)
     assert f["severity"] == "error"  # rejected as before
+
+
+def test_one_habit_on_every_sheet_is_one_finding(results: dict[str, pd.DataFrame]) -> None:
+    df = results["title_every_sheet"]
+    assert len(df) == 1, df[["sheet", "cell", "rule", "message"]].to_string()
+    f = df.iloc[0]
+    assert f["rule"] == "layout.same_on_sheets" and f["severity"] == "error"
+    assert "张工作表" in f["message"] and "支部名册" in f["message"] and "删除表头上方" in f["message"]
+    assert "layout" not in f["message"] and "_" not in f["message"]
 
 
 def test_repeated_header_row(results: dict[str, pd.DataFrame]) -> None:

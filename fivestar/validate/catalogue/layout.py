@@ -95,6 +95,13 @@ LAYOUT_RULES: list[Rule] = [
         "保留工作表和表头行",
         "删掉了空的“否决事项”表",
     ),
+    _row(
+        "layout.same_on_sheets",
+        ERROR,
+        "{count}张工作表（{sheets}）有同样的问题，以“{first}”为例：{example}。其他几张表请同样修改",
+        "每张表同样修改",
+        "每张表上方都加了标题行",
+    ),
     Rule(
         "file.name_without_code",
         WARNING,
