@@ -56,6 +56,7 @@ from fivestar.alerts.dispatch import (
 from fivestar.alerts.outbox import save_message, stored_messages
 from fivestar.alerts.parallel import Delivery, deliver_all
 from fivestar.alerts.policy import Budget, RetryPolicy, as_utc, digest_reserve
+from fivestar.alerts.unnamed import plan_unnamed
 from fivestar.config import Registry
 from fivestar.deadlines import Deadlines
 from fivestar.settings import Settings
@@ -319,6 +320,7 @@ def alert_stage(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     deadlines: Deadlines | None = None,
+    unnamed: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Send this run's alerts (`items`: county_code, period, version, status, findings,
     attachment), retry those still owed, then the IT digest; all within the budget.
@@ -364,6 +366,8 @@ def alert_stage(
             attachment=attachment if attachment.exists() else None,
         )
     plan += cycle  # then the monthly cycle's reminders (催报) and city lists, each key once
+    # Files named without a county code that several counties could own: each is told how to name it.
+    plan += plan_unnamed(stage.plan, settings, registry, unnamed or [], run_id=run_id)
     workers = max(1, int(settings.alert_workers))
     deliver_all(settings, plan, county_budget, stage.finish, workers=workers, sleep=sleep)
     budget_used_up = county_budget.spent() or stage.tally["deferred"] > 0

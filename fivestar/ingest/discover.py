@@ -67,6 +67,16 @@ class FileProblem:
     error: str  # English, for IT
 
 
+@dataclass(frozen=True)
+class UnnamedFile:
+    """A file named without a county code whose county the pipeline could not settle:
+    every county its cover code or its name points at (each is told how to name it)."""
+
+    period: str
+    file_name: str  # printable
+    candidates: tuple[str, ...]
+
+
 @dataclass
 class Discovery:
     versions: list[FileVersion] = field(default_factory=list)
@@ -76,6 +86,7 @@ class Discovery:
     waiting: list[str] = field(default_factory=list)  # not settled yet: a later run takes them
     # New versions of closed county-months (fivestar.pipeline.closing): recorded late_closed.
     late_closed: list[FileVersion] = field(default_factory=list)
+    unnamed: list[UnnamedFile] = field(default_factory=list)  # no code, several counties possible
 
 
 class FileChanged(OSError):
@@ -198,6 +209,8 @@ def discover(
                     )
                     hint = "、".join(f"{c}（请改名为{suggested_name(c, printable(name))}）" for c in seen)
                     out.unrecognised.append(f"{rel}（文件名缺少县代码，可能是{hint}）" if seen else rel)
+                    if seen:
+                        out.unnamed.append(UnnamedFile(entry.name, printable(name), tuple(seen)))
                     continue
                 log.warning("%s: no county code in the file name; taken as county %s", rel, code)
             if (st is not None and not stat.S_ISREG(st.st_mode)) or code is None or code not in county_codes:

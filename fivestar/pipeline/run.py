@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import asdict
 
 from fivestar.alerts.stage import alert_stage
 from fivestar.completeness import refresh_completeness
@@ -102,6 +103,7 @@ def run_pipeline(
                 processed=rows,
                 now=now,
                 deadlines=ctx.deadlines,
+                unnamed=[asdict(u) for u in found.unnamed],
             )
             summary = stage("summary", build_summary, ctx.engine, rows)
             result = RunResult(run_id, outcomes, summary, found.unrecognised, found.waiting, derived, alerts)

@@ -345,3 +345,31 @@ def test_a_file_named_without_county_code_is_processed_for_its_county(
     assert f"以后请把文件命名为“{B}_{unnamed.name}”" in message
     digest = json.dumps([b["json"] for b in bodies if b["path"] == "/it"], ensure_ascii=False)
     assert "文件名缺少县代码" in digest and f"应命名为{B}_{unnamed.name}" in digest
+
+
+def test_an_ambiguous_unnamed_file_tells_each_county_how_to_name_it(
+    make_province: Callable[..., Province],  # noqa: F811
+    prefect_api: str,  # noqa: F811
+    receiver: tuple[int, list[dict[str, Any]]],
+) -> None:
+    """Issue 15: a file named without a code whose name shows one county and whose cover
+    another is not processed; both counties are told, once, the name to give it."""
+    port, bodies = receiver
+    p = make_province()
+    (p.root / "config" / "submitters.csv").write_text(
+        "county_code,name,email,webhook_url\n"
+        + "".join(f"{c},联系人,,http://127.0.0.1:{port}/county/{c}\n" for c in COUNTIES),
+        encoding="utf-8",
+    )
+    unnamed = _file(p, B).with_name(f"{COUNTIES[A]}11月报表.xlsx")  # A's name, B's cover
+    _file(p, B).rename(unnamed)
+    run_flow()
+    assert B not in p.statuses()  # not processed: nobody knows whose it is
+    told = {b["path"]: b["json"] for b in bodies if "unnamed_file" in json.dumps(b["json"])}
+    assert set(told) == {f"/county/{A}", f"/county/{B}"}, [b["path"] for b in bodies]
+    for county in (A, B):
+        text = json.dumps(told[f"/county/{county}"], ensure_ascii=False)
+        assert f"{county}_{unnamed.name}" in text and "请把文件改名为" in text
+    n = len(bodies)
+    run_flow()  # the file still lies there: nobody is told again
+    assert not [b for b in bodies[n:] if "unnamed_file" in json.dumps(b["json"])]

@@ -460,3 +460,5 @@ def test_ambiguous_file_name_tells_the_name_to_use(tmp_path: Path, rulebook: Rul
     (line,) = found.unrecognised
     assert "文件名缺少县代码" in line and "请改名为410621_汤阴县11月报表.xlsx" in line
     assert "请改名为410523_汤阴县11月报表.xlsx" in line
+    ((period, name, candidates),) = [(u.period, u.file_name, u.candidates) for u in found.unnamed]
+    assert (period, name, candidates) == (PERIOD, "汤阴县11月报表.xlsx", ("410523", "410621"))
