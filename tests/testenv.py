@@ -25,3 +25,18 @@ def drop_fivestar_settings(mp: pytest.MonkeyPatch) -> None:
     for k in list(os.environ):
         if k.startswith("FIVESTAR_") and k not in KEPT:
             mp.delenv(k)
+
+
+def require_tool(*names: str, package: str) -> str:
+    """The path of the first of `names` on PATH. Missing: the test fails under CI=true
+    (.ci/run installs `package`, so a real-component test never silently skips there)
+    and is skipped on a developer machine without it."""
+    import shutil
+
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes", "on"):
+        pytest.fail(f"{names[0]} is required in CI (apt-get install -y {package})", pytrace=False)
+    pytest.skip(f"{names[0]} is not on PATH")

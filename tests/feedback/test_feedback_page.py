@@ -24,6 +24,7 @@ import pytest
 from fivestar.feedback import write_run_index, write_validation_html
 from fivestar.feedback.summary_sheet import GUIDANCE_STEPS
 from fivestar.findings import finding, make_findings
+from testenv import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 SHA = "ab" * 32
@@ -165,17 +166,9 @@ addEventListener("load", () => {
 </script>"""
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
 @pytest.mark.system  # drives a real browser or office suite
 def test_page_at_1280_px_in_chromium(tmp_path: Path) -> None:
-    exe = _chromium()
-    if exe is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("chromium is required in CI (apt-get install -y chromium)")
-        pytest.skip("chromium not installed")
+    exe = require_tool("chromium", "chromium-browser", "google-chrome", package="chromium")
     page = _write(tmp_path)
     base = [
         exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -11,7 +11,6 @@ lock, wraps and prints one page wide, and shows examples plausible for their col
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -27,10 +26,10 @@ from fivestar.config import Registry, Rulebook
 from fivestar.template import GUIDE_SHEET, LEDGER_ROWS, write_template, write_templates
 from fivestar.template.previous import largest_ledger_month
 from fivestar.validate.suites import column_ranges
+from testenv import require_tool
 
 LZ, PERIOD = "410522", "2026-11"
 NAMES = {LZ: "林州市"}
-SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 BIG_MONTH = 6499  # events of one county month in the sample
 
 
@@ -98,13 +97,12 @@ def test_ledger_rows_without_a_warehouse(rulebook: Rulebook, tmp_path: Path) -> 
 def test_checks_reach_the_last_prepared_row_after_a_libreoffice_save(
     rulebook: Rulebook, tmp_path: Path
 ) -> None:
-    if SOFFICE is None:
-        pytest.skip("soffice (LibreOffice) is not on PATH")
+    soffice = require_tool("soffice", "libreoffice", package="libreoffice-calc-nogui")
     src = write_template(rulebook, registry(), LZ, PERIOD, tmp_path / "t.xlsx", largest_month=BIG_MONTH)
     before = openpyxl.load_workbook(src)
     out = tmp_path / "lo"
     subprocess.run(
-        [SOFFICE, f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
+        [soffice, f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
          "--convert-to", "xlsx", "--outdir", str(out), str(src)],
         check=True, timeout=240, capture_output=True,
     )  # fmt: skip

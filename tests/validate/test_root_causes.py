@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from fivestar.ingest.read import read_workbook
 from fivestar.submission import status_of
 from fivestar.validate.batch import validate_period
 from fivestar.validate.inputs import Prior, Submission
+from testenv import require_tool
 
 PERIOD = "2026-11"
 COUNTY, OTHER = "410621", "410523"
@@ -195,9 +195,7 @@ CASES = {
 
 
 def _office_round_trip(paths: list[Path], tmp: Path) -> list[Path]:
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("soffice not on PATH")
+    soffice = require_tool("soffice", package="libreoffice-calc-nogui")
     out = tmp / "office"
     env = dict(os.environ, HOME=str(tmp))  # a private LibreOffice profile
     proc = subprocess.run(

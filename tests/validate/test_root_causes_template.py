@@ -8,7 +8,6 @@ Each test asserts the first finding of the sheet, its wording and the total coun
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ from fivestar.submission import status_of
 from fivestar.template.workbook import write_template
 from fivestar.validate.batch import validate_period
 from fivestar.validate.inputs import Prior, Submission
+from testenv import require_tool
 
 PERIOD = "2026-11"
 COUNTY, OTHER = "410621", "410523"
@@ -114,9 +114,7 @@ CASES: dict[str, Callable[[Any, Any], None]] = {
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory, rulebook: Rulebook, config_dir: Path) -> dict[str, Any]:
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("soffice not on PATH")
+    soffice = require_tool("soffice", package="libreoffice-calc-nogui")
     registry = load_registry(config_dir)
     tmp = tmp_path_factory.mktemp("roots_tpl")
     built = []
