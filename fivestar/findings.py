@@ -87,18 +87,3 @@ def make_findings(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 def concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     parts = [f for f in frames if f is not None and len(f)]
     return make_findings([]) if not parts else make_findings(pd.concat(parts).to_dict("records"))
-
-
-def sort_findings(df: pd.DataFrame, sheet_order: list[str] | None = None) -> pd.DataFrame:
-    """Stable, human order: whole-file first, then by sheet order, row, column."""
-    order = {s: i for i, s in enumerate(sheet_order or [])}
-    key = df.assign(
-        _s=df["sheet"].map(lambda s: -1 if not s else order.get(s, 99)),
-        _r=df["row"].fillna(0),
-        _c=df["cell"].str.len() * 1000 + df["cell"].map(lambda c: sum(ord(x) for x in c if x.isalpha())),
-    )
-    return (
-        key.sort_values(["file_key", "_s", "_r", "_c", "rule"], kind="stable")
-        .drop(columns=["_s", "_r", "_c"])
-        .reset_index(drop=True)
-    )
